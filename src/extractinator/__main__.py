@@ -1,0 +1,5 @@
+"""``python -m extractinator`` is the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""All run configuration in one typed place (CLI flags and the Python API both build these)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+EngineKind = Literal["llamacpp", "openai", "ollama"]
+
+
+def cache_dir() -> Path:
+    """Where assembled models and other caches live: $EXTRACTINATOR_CACHE, else
+    $XDG_CACHE_HOME/extractinator, else ~/.cache/extractinator."""
+    env = os.environ.get("EXTRACTINATOR_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "extractinator"
+
+
+class EngineConfig(BaseModel):
+    """Which model backend to use and how to reach it."""
+
+    kind: EngineKind = "llamacpp"
+    # llamacpp: path to a GGUF file (None = the embedded default model);
+    # openai / ollama: the model name the server knows.
+    model: str | None = None
+    base_url: str | None = None  # openai: ".../v1"; ollama: "http://host:11434"
+    api_key: str | None = Field(default=None, repr=False)
+    concurrency: int = Field(default=1, ge=1, le=256)  # requests in flight
+    timeout: float = Field(default=600.0, gt=0)  # seconds per HTTP request
+    http_retries: int = Field(default=4, ge=0, le=20)  # on 429 / 5xx / timeouts / resets
+    # openai: how to ask for schema-constrained output. "auto" tries OpenAI's json_schema
+    # form and falls back to {"type": "json_object", "schema": ...} (llama-cpp-python server).
+    structured_output: Literal["auto", "json_schema", "json_object"] = "auto"
+    n_ctx: int = Field(default=8192, ge=256)  # llamacpp context window; ollama num_ctx
+    n_threads: int | None = None  # llamacpp CPU threads (None = all cores)
+    n_gpu_layers: int = 0  # llamacpp layers offloaded to a GPU build
+    think: bool | None = None  # ollama: enable/disable thinking for reasoning models
+    options: dict[str, Any] = Field(default_factory=dict)  # extra engine-specific options
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, v: str | None) -> str | None:
+        return v.rstrip("/") if v else v
+
+
+class GenerationConfig(BaseModel):
+    """How each case is generated and checked."""
+
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    seed: int | None = 0
+    max_tokens: int = Field(default=1024, ge=1)  # output budget per answer
+    max_reasks: int = Field(default=2, ge=0, le=5)  # re-asks with the validation error
+
+
+class RunConfig(BaseModel):
+    """One run: a task over a dataset into an output directory."""
+
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    limit: int | None = Field(default=None, ge=1)
+    overwrite: bool = False
+    retry_failed: bool = False
+    encoding: str | None = None  # data file encoding; None = UTF-8 with a reported fallback
+    progress: bool = True

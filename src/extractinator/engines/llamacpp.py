@@ -1,0 +1,199 @@
+"""The embedded engine: llama-cpp-python in this process, no server.
+
+Requests run one at a time (one model, one KV cache). Prompts are formatted with the model's
+own chat template and tokenized here, so the engine knows exactly how many tokens a request
+uses and how many of them the KV cache already holds from the previous case (llama-cpp-python
+keeps the longest common token prefix and evaluates only the rest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import EngineConfig, cache_dir
+from ..errors import ContextOverflow, EngineError, ModelError
+from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
+from .base import GenerationRequest, GenerationResult, strip_reasoning
+
+
+def _check_gguf(path: Path) -> None:
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    with path.open("rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise ModelError(f"{path}: not a GGUF model file")
+
+
+def gguf_sha256(path: Path) -> str:
+    """sha256 of a GGUF, cached by (path, size, mtime) so big files are hashed once."""
+    st = path.stat()
+    stamp_dir = cache_dir() / "hashes"
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    import hashlib
+
+    stamp = stamp_dir / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".json")
+    try:
+        return str(json.loads(stamp.read_text())["sha256"])
+    except (OSError, ValueError, KeyError):
+        pass
+    digest = sha256_file(path)
+    stamp_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"key": key, "sha256": digest}))
+    return digest
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class LlamaCppEngine:
+    """llama-cpp-python with JSON-schema grammars and prompt-prefix reuse."""
+
+    name = "llamacpp"
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        if self.config.model:
+            self.path = Path(self.config.model).expanduser()
+            _check_gguf(self.path)
+            self._sha256 = gguf_sha256(self.path)
+        else:
+            self.path = ensure_default_model()
+            self._sha256 = DEFAULT_MODEL.sha256
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as e:
+            raise ModelError(
+                f"the embedded engine needs llama-cpp-python ({e}); install it with: "
+                'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-python==0.3.36'
+            ) from None
+        threads = self.config.n_threads or os.cpu_count() or 1
+        try:
+            self._llm = Llama(
+                model_path=str(self.path),
+                n_ctx=self.config.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=self.config.n_gpu_layers,
+                seed=0,
+                verbose=False,
+                **self.config.options,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise ModelError(f"{self.path}: llama.cpp could not load the model ({e})") from None
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelError(f"{self.path}: the GGUF has no chat template")
+        model = self._llm._model
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=model.token_get_text(self._llm.token_eos()),
+            bos_token=model.token_get_text(self._llm.token_bos()),
+        )
+        self._grammars: dict[str, Any] = {}
+        self._lock = threading.Lock()  # loop-agnostic: one sequence at a time
+
+    @property
+    def model_id(self) -> str:
+        return f"gguf:{self._sha256}"
+
+    @property
+    def context_size(self) -> int:
+        return int(self._llm.n_ctx())
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "engine": self.name,
+            "model_path": str(self.path),
+            "model_sha256": self._sha256,
+            "n_ctx": self.context_size,
+            "n_threads": self._llm.n_threads,
+            "n_gpu_layers": self.config.n_gpu_layers,
+        }
+
+    def tokenize_prompt(self, request: GenerationRequest) -> list[int]:
+        messages = [m.model_dump() for m in request.messages]
+        formatted = self._formatter(messages=messages)
+        tokens: list[int] = self._llm.tokenize(
+            formatted.prompt.encode("utf-8"), add_bos=self._llm._model.add_bos, special=True
+        )
+        return tokens
+
+    async def count_tokens(self, request: GenerationRequest) -> int:
+        return len(self.tokenize_prompt(request))
+
+    def _grammar(self, request: GenerationRequest) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        if request.json_schema is None:
+            return None
+        key = request.schema_key or json.dumps(request.json_schema, sort_keys=True)
+        if key not in self._grammars:
+            try:
+                self._grammars[key] = LlamaGrammar.from_json_schema(
+                    json.dumps(request.json_schema), verbose=False
+                )
+            except Exception as e:  # the converter raises bare Exceptions
+                raise EngineError(f"cannot build a grammar from the task schema: {e}") from e
+        return self._grammars[key]
+
+    def _generate_sync(self, request: GenerationRequest) -> GenerationResult:
+        tokens = self.tokenize_prompt(request)
+        n_ctx = self.context_size
+        if len(tokens) + request.max_tokens > n_ctx:
+            raise ContextOverflow(len(tokens), request.max_tokens, n_ctx)
+        llm = self._llm
+        cached = _common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
+        # llama-cpp-python re-evaluates the last token when the whole prompt is cached
+        evaluated = max(len(tokens) - cached, 1)
+        grammar = self._grammar(request)
+        started = time.perf_counter()
+        try:
+            out = llm.create_completion(
+                prompt=tokens,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                seed=request.seed,
+                grammar=grammar,
+                stream=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise EngineError(f"llama.cpp generation failed: {e}") from e
+        seconds = time.perf_counter() - started
+        choice = out["choices"][0]  # type: ignore[index]
+        text, reasoning = strip_reasoning(choice["text"])
+        usage = out["usage"]  # type: ignore[index]
+        return GenerationResult(
+            text=text,
+            reasoning=reasoning,
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            prompt_tokens_evaluated=evaluated,
+            seconds=seconds,
+            finish_reason=choice.get("finish_reason") or "stop",
+        )
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        return await asyncio.to_thread(self._locked_generate, request)
+
+    def _locked_generate(self, request: GenerationRequest) -> GenerationResult:
+        with self._lock:
+            return self._generate_sync(request)
+
+    async def aclose(self) -> None:
+        llm = getattr(self, "_llm", None)
+        if llm is not None and not getattr(self, "_closed", False):
+            self._closed = True
+            llm.close()

@@ -1,0 +1,135 @@
+"""Build the chat messages for one case.
+
+Layout, for prefix caching: one system message with everything that is the same for every
+case (instructions, field descriptions, rules), then the fixed few-shot examples as
+user/assistant turns, then the case text as the last user message. Engines that keep a KV
+cache (llama.cpp) evaluate only the case's own tokens after the first case.
+Grammar-constrained decoding sees the schema's structure but not its prose, so every field
+description, unit and allowed value is written out here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .engines.base import Message
+from .task.spec import Example, FieldSpec, Task
+
+PROMPT_VERSION = "1"
+
+RULES = """Rules:
+- Answer with one JSON object with exactly the keys listed above, and nothing else.
+- Use only what the report states. When a value is not stated, use null where null is allowed, \
+false for yes/no questions, and an empty list for lists.
+- Reports may be in Dutch and use a decimal comma: "1,4 cm" means 1.4 cm. Write numbers as \
+plain JSON numbers with a decimal point, converted to the unit asked for \
+(for example 1,4 cm = 14 mm).
+- Copy entity text exactly as written in the report (same spelling, no translation)."""
+
+
+def describe_type(spec: FieldSpec) -> str:
+    """A short human description of a field's type, unit, range and nullability."""
+    t = spec.type
+    if t == "boolean":
+        desc = "true or false"
+    elif t in ("integer", "number"):
+        desc = "whole number" if t == "integer" else "number"
+        if spec.unit:
+            desc += f" in {spec.unit}"
+        if spec.minimum is not None and spec.maximum is not None:
+            desc += f", {_num(spec.minimum)} to {_num(spec.maximum)}"
+        elif spec.minimum is not None:
+            desc += f", at least {_num(spec.minimum)}"
+        elif spec.maximum is not None:
+            desc += f", at most {_num(spec.maximum)}"
+    elif t == "string":
+        desc = "text"
+    elif t == "enum":
+        desc = "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in spec.values or [])
+    elif t == "list":
+        assert spec.items is not None
+        desc = f"list of {describe_type(spec.items)}"
+    elif t == "object":
+        inner = "; ".join(
+            f'"{name}": {describe_type(sub)}' for name, sub in (spec.fields or {}).items()
+        )
+        desc = "object with {" + inner + "}"
+    elif t == "spans":
+        labels = ", ".join(spec.label_names)
+        desc = (
+            'list of {"text", "label"} entities, label one of ' + labels + "; one entry per "
+            "mention, text copied exactly from the report, in order of appearance"
+        )
+    else:  # pragma: no cover
+        desc = t
+    if spec.nullable:
+        desc += ", or null"
+    return desc
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _field_lines(fields: dict[str, FieldSpec], indent: str = "") -> list[str]:
+    lines = []
+    for name, spec in fields.items():
+        line = f'{indent}- "{name}" ({describe_type(spec)})'
+        if spec.description:
+            line += f": {spec.description.strip()}"
+        lines.append(line)
+        if spec.type == "spans" and isinstance(spec.labels, dict):
+            for label, label_desc in spec.labels.items():
+                lines.append(f"{indent}    - {label}: {label_desc}")
+        sub = spec.fields or (spec.items.fields if spec.items else None)
+        if sub and any(s.description for s in sub.values()):
+            lines.extend(_field_lines(sub, indent + "    "))
+    return lines
+
+
+def system_prompt(task: Task) -> str:
+    parts = [
+        "You extract structured data from clinical reports.",
+        task.description.strip(),
+        "Output keys:\n" + "\n".join(_field_lines(task.fields)),
+        RULES,
+    ]
+    return "\n\n".join(parts)
+
+
+def case_text(text: str) -> str:
+    return text
+
+
+def format_input(value: str | dict[str, Any]) -> str:
+    """An example's input: a text, or a mapping of input columns joined with labels."""
+    if isinstance(value, str):
+        return value
+    return "\n\n".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
+
+
+def build_messages(
+    task: Task,
+    text: str,
+    *,
+    examples: list[Example] | None = None,
+    followup: list[Message] | None = None,
+) -> list[Message]:
+    """System instructions, the task's fixed examples, per-case examples (e.g. chosen by
+    similarity), the case text, then any follow-up turns (re-asks)."""
+    messages = [Message(role="system", content=system_prompt(task))]
+    for ex in [*task.examples, *(examples or [])]:
+        messages.append(Message(role="user", content=format_input(ex.input)))
+        messages.append(
+            Message(role="assistant", content=json.dumps(ex.output, ensure_ascii=False))
+        )
+    messages.append(Message(role="user", content=case_text(text)))
+    messages.extend(followup or [])
+    return messages
+
+
+def template_hash() -> str:
+    """Identifies the prompt template (rules + layout) for the run manifest and resume key."""
+    return hashlib.sha256((PROMPT_VERSION + RULES).encode()).hexdigest()[:16]

@@ -1,0 +1,49 @@
+"""The result record: one per case, whatever happened to it."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["ok", "failed"]
+
+
+class RecordError(BaseModel):
+    type: (
+        str  # empty_input, context_overflow, invalid_json, invalid_output, truncated, engine_error
+    )
+    message: str
+
+
+class Record(BaseModel):
+    """What the pipeline produced for one case: the validated output, or why there is none."""
+
+    id: str
+    row: int
+    status: Status
+    output: dict[str, Any] | None = None
+    error: RecordError | None = None
+    raw_output: str | None = None  # the model's last answer, kept when the case failed
+    attempts: int = 0  # model calls (1 + re-asks)
+    prompt_tokens: int = 0
+    prompt_tokens_evaluated: int | None = None
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    key: str = ""  # resume key: id + text + task + model
+    extra: dict[str, Any] = Field(default_factory=dict)  # layer-specific data (e.g. DRAGON)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def record_key(case_id: str, text: str, task_fingerprint: str, model_id: str) -> str:
+    """Identity of one unit of work: rerunning the same case, task and model is skipped."""
+    raw = "\x1f".join([case_id, text_hash(text), task_fingerprint, model_id])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]

@@ -1,0 +1,225 @@
+"""Run a task over many cases: bounded concurrency, resume, progress, manifest, exports."""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+from .data import Case, count_rows, read_cases
+from .engines import Engine, create_engine
+from .pipeline import CompiledTask, extract_case
+from .progress import RunProgress
+from .prompt import template_hash
+from .records import Record, record_key
+from .sink import RunDir
+from .task.spec import Example, Task
+
+ExamplesFor = Callable[[Case], list[Example]]
+
+
+@dataclass
+class RunTotals:
+    ok: int = 0
+    failed: int = 0
+    skipped: int = 0
+    prompt_tokens: int = 0
+    prompt_tokens_evaluated: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, record: Record) -> None:
+        if record.ok:
+            self.ok += 1
+        else:
+            self.failed += 1
+        self.prompt_tokens += record.prompt_tokens
+        self.prompt_tokens_evaluated += record.prompt_tokens_evaluated or 0
+        self.completion_tokens += record.completion_tokens
+
+    @property
+    def cases_per_min(self) -> float:
+        done = self.ok + self.failed
+        return 60.0 * done / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"ok {self.ok} · failed {self.failed} · skipped (already done) {self.skipped} · "
+            f"prompt tokens {self.prompt_tokens} (evaluated {self.prompt_tokens_evaluated}) · "
+            f"generated {self.completion_tokens} · {self.seconds:.1f} s · "
+            f"{self.cases_per_min:.1f} cases/min"
+        )
+
+
+async def process_cases(
+    compiled: CompiledTask,
+    cases: Iterable[Case],
+    engine: Engine,
+    config: RunConfig,
+    on_record: Callable[[Record], None],
+    *,
+    skip_keys: set[str] | frozenset[str] = frozenset(),
+    progress: RunProgress | None = None,
+    examples_for: ExamplesFor | None = None,
+) -> RunTotals:
+    """Feed cases to ``concurrency`` workers; each finished record goes to ``on_record``
+    at once (in completion order). Cases whose key is in ``skip_keys`` are not run."""
+    totals = RunTotals()
+    started = time.perf_counter()
+    concurrency = config.engine.concurrency
+    queue: asyncio.Queue[Case | None] = asyncio.Queue(maxsize=concurrency * 2)
+
+    async def worker() -> None:
+        while (case := await queue.get()) is not None:
+            examples = examples_for(case) if examples_for else None
+            record = await extract_case(
+                compiled, engine, config.generation, case.id, case.row, case.text, examples
+            )
+            on_record(record)
+            totals.add(record)
+            if progress:
+                progress.advance(record.ok)
+
+    async def produce() -> None:
+        for case in cases:
+            key = record_key(case.id, case.text, compiled.fingerprint, engine.model_id)
+            if key in skip_keys:
+                totals.skipped += 1
+                if progress:
+                    progress.skip()
+                continue
+            await queue.put(case)
+        for _ in range(concurrency):
+            await queue.put(None)
+
+    workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
+    producer = asyncio.create_task(produce())
+    try:
+        # the first failure (e.g. EngineUnreachable, a data error) stops everything
+        await asyncio.gather(producer, *workers)
+    finally:
+        for t in [producer, *workers]:
+            t.cancel()
+        totals.seconds = time.perf_counter() - started
+    return totals
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for pkg in ("extractinator", "llama-cpp-python", "pydantic", "httpx"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    return versions
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_task(
+    task: Task,
+    data: str | Path,
+    outdir: str | Path,
+    config: RunConfig | None = None,
+    *,
+    engine: Engine | None = None,
+    task_source: str | None = None,
+    examples_for: ExamplesFor | None = None,
+) -> RunTotals:
+    """The whole run: records to OUTDIR/records.jsonl (resumable), manifest, exports."""
+    config = config or RunConfig()
+    compiled = CompiledTask(task)
+    rundir = RunDir(outdir)
+    # read the data's header first: a missing column fails before the model loads
+    cases = read_cases(
+        data, input=task.input, id=task.id, encoding=config.encoding, limit=config.limit
+    )
+    case_iter = iter(cases)
+    first = next(case_iter, None)
+    own_engine = engine is None
+    engine = engine or create_engine(config.engine)
+    try:
+        identity = {
+            "task_fingerprint": compiled.fingerprint,
+            "model_id": engine.model_id,
+            "prompt_template": template_hash(),
+        }
+        rundir.prepare(identity, overwrite=config.overwrite)
+        done = rundir.done_keys(include_failed=not config.retry_failed)
+        total = count_rows(data, encoding=config.encoding)
+        if total is not None and config.limit is not None:
+            total = min(total, config.limit)
+        manifest: dict[str, Any] = {
+            **identity,
+            "status": "running",
+            "started": _now(),
+            "task": {"name": task.name, "source": task_source, "definition": task.model_dump()},
+            "data": {"path": str(Path(data).resolve()), "rows": total},
+            "engine": engine.describe(),
+            "config": config.model_dump(mode="json", exclude={"engine": {"api_key"}}),
+            "versions": package_versions(),
+        }
+        previous = rundir.read_manifest()
+        if previous and previous.get("runs"):
+            manifest["runs"] = previous["runs"]
+        rundir.write_manifest(manifest)
+        all_cases = _chain(first, case_iter)
+        with RunProgress(total, enabled=config.progress, label=task.name) as progress:
+            closer = engine if own_engine else None
+            own_engine = False  # from here on it is closed inside the event loop
+            try:
+                totals = asyncio.run(
+                    _process_and_close(
+                        process_cases(
+                            compiled, all_cases, engine, config, rundir.append,
+                            skip_keys=done, progress=progress, examples_for=examples_for,
+                        ),
+                        closer,
+                    )
+                )
+            except BaseException:
+                manifest.update(status="interrupted", ended=_now())
+                rundir.write_manifest(manifest)
+                raise
+        rundir.close()
+        rundir.export()
+        manifest.update(status="finished", ended=_now(), totals=_dir_totals(rundir))
+        manifest.setdefault("runs", []).append({"started": manifest["started"], **asdict(totals)})
+        rundir.write_manifest(manifest)
+        return totals
+    finally:
+        rundir.close()
+        if own_engine:
+            asyncio.run(engine.aclose())
+
+
+async def _process_and_close(work: Any, engine: Engine | None) -> RunTotals:
+    try:
+        result: RunTotals = await work
+        return result
+    finally:
+        if engine is not None:
+            await engine.aclose()
+
+
+def _chain(first: Case | None, rest: Iterable[Case]) -> Iterable[Case]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _dir_totals(rundir: RunDir) -> dict[str, int]:
+    counts = {"cases": 0, "ok": 0, "failed": 0}
+    for rec in rundir.latest_records():
+        counts["cases"] += 1
+        counts["ok" if rec.ok else "failed"] += 1
+    return counts

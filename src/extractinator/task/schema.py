@@ -1,0 +1,140 @@
+"""Compile a task to a JSON Schema (constrained decoding) and a pydantic model (validation)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+if TYPE_CHECKING:
+    from .spec import FieldSpec, Task
+
+_CACHE: dict[str, type[BaseModel]] = {}
+
+
+def field_json_schema(spec: FieldSpec) -> dict[str, Any]:
+    """The JSON Schema of one field (inline, no $refs: grammar converters like that best)."""
+    t = spec.type
+    schema: dict[str, Any]
+    if t == "boolean":
+        schema = {"type": "boolean"}
+    elif t in ("integer", "number"):
+        schema = {"type": t}
+        if spec.minimum is not None:
+            schema["minimum"] = int(spec.minimum) if t == "integer" else spec.minimum
+        if spec.maximum is not None:
+            schema["maximum"] = int(spec.maximum) if t == "integer" else spec.maximum
+    elif t == "string":
+        schema = {"type": "string"}
+    elif t == "enum":
+        values = list(spec.values or [])
+        if spec.nullable:
+            values.append(None)
+        return {"enum": values}
+    elif t == "list":
+        assert spec.items is not None
+        schema = {"type": "array", "items": field_json_schema(spec.items)}
+    elif t == "object":
+        schema = object_schema(spec.fields or {})
+    elif t == "spans":
+        schema = {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string"},
+                    "label": {"enum": spec.label_names},
+                },
+                "required": ["text", "label"],
+                "additionalProperties": False,
+            },
+        }
+    else:  # pragma: no cover - FieldSpec validation rejects unknown types
+        raise ValueError(f"unknown field type {t!r}")
+    if spec.nullable:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def object_schema(fields: dict[str, FieldSpec]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {name: field_json_schema(spec) for name, spec in fields.items()},
+        "required": list(fields),
+        "additionalProperties": False,
+    }
+
+
+def task_json_schema(task: Task) -> dict[str, Any]:
+    return object_schema(task.fields)
+
+
+class SpanOut(BaseModel):
+    """A span as the model returns it, before grounding."""
+
+    text: str
+    label: str
+
+
+def _python_type(spec: FieldSpec, path: str) -> Any:
+    t = spec.type
+    py: Any
+    if t == "boolean":
+        py = bool
+    elif t in ("integer", "number"):
+        base = int if t == "integer" else float
+        constraints: dict[str, Any] = {}
+        if spec.minimum is not None:
+            constraints["ge"] = spec.minimum
+        if spec.maximum is not None:
+            constraints["le"] = spec.maximum
+        from typing import Annotated
+
+        py = Annotated[base, Field(**constraints)] if constraints else base
+    elif t == "string":
+        py = str
+    elif t == "enum":
+        py = Literal[tuple(spec.values or [])]  # type: ignore[misc]
+    elif t == "list":
+        assert spec.items is not None
+        py = list[_python_type(spec.items, f"{path}[]")]  # type: ignore[misc]
+    elif t == "object":
+        py = _model(spec.fields or {}, path)
+    elif t == "spans":
+        labels = tuple(spec.label_names)
+        py = list[  # type: ignore[misc]
+            create_model(
+                f"Span_{_safe(path)}",
+                __base__=SpanOut,
+                label=(Literal[labels], ...),  # type: ignore[valid-type]
+            )
+        ]
+    else:  # pragma: no cover
+        raise ValueError(f"unknown field type {t!r}")
+    return py | None if spec.nullable else py
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name) or "field"
+
+
+def _model(fields: dict[str, FieldSpec], path: str) -> type[BaseModel]:
+    definitions: dict[str, Any] = {}
+    for i, (name, spec) in enumerate(fields.items()):
+        definitions[f"f{i}_{_safe(name)}"] = (
+            _python_type(spec, f"{path}.{name}" if path else name),
+            Field(alias=name),
+        )
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"Output_{_safe(path)}" if path else "Output",
+        __config__=ConfigDict(extra="ignore", populate_by_name=False),
+        **definitions,
+    )
+
+
+def task_output_model(task: Task) -> type[BaseModel]:
+    """A pydantic model that validates one answer; dump it with ``by_alias=True``."""
+    key = task.fingerprint()
+    if key not in _CACHE:
+        _CACHE[key] = _model(task.fields, "")
+    return _CACHE[key]

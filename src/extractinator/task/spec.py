@@ -1,0 +1,146 @@
+"""The task file contract: typed output fields, instructions and optional examples.
+
+A task is written once (YAML/JSON file, or Python) and compiles to one JSON Schema (for
+constrained decoding) and one pydantic model (for validation); see ``schema.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+FieldType = Literal["boolean", "integer", "number", "string", "enum", "list", "object", "spans"]
+FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
+EnumValue = str | int | float | bool
+
+
+class FieldSpec(BaseModel):
+    """One output field. Which attributes apply depends on ``type``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: FieldType
+    description: str | None = None
+    nullable: bool = False
+    minimum: float | None = None  # integer / number
+    maximum: float | None = None  # integer / number
+    unit: str | None = None  # integer / number: the unit the value must be given in
+    values: list[EnumValue] | None = None  # enum
+    items: FieldSpec | None = None  # list
+    fields: dict[str, FieldSpec] | None = None  # object
+    labels: list[str] | dict[str, str] | None = None  # spans: labels, or label -> description
+    evidence: bool = False  # ask for a verbatim supporting quote (see the confidence layer)
+
+    @model_validator(mode="after")
+    def _check_attributes(self) -> FieldSpec:
+        t = self.type
+        if t == "enum":
+            if not self.values:
+                raise ValueError("type enum needs a non-empty `values` list")
+            if len({json.dumps(v) for v in self.values}) != len(self.values):
+                raise ValueError("enum `values` has duplicates")
+        elif self.values is not None:
+            raise ValueError(f"`values` only applies to enum fields, not {t}")
+        if t == "list" and self.items is None:
+            raise ValueError("type list needs `items` (the type of each element)")
+        if t != "list" and self.items is not None:
+            raise ValueError(f"`items` only applies to list fields, not {t}")
+        if t == "object" and not self.fields:
+            raise ValueError("type object needs a non-empty `fields` mapping")
+        if t != "object" and self.fields is not None:
+            raise ValueError(f"`fields` only applies to object fields, not {t}")
+        if t == "spans" and not self.labels:
+            raise ValueError("type spans needs a non-empty `labels` list")
+        if t != "spans" and self.labels is not None:
+            raise ValueError(f"`labels` only applies to spans fields, not {t}")
+        if t not in ("integer", "number"):
+            for attr in ("minimum", "maximum", "unit"):
+                if getattr(self, attr) is not None:
+                    raise ValueError(f"`{attr}` only applies to integer/number fields, not {t}")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"minimum {self.minimum} is greater than maximum {self.maximum}")
+        return self
+
+    @property
+    def label_names(self) -> list[str]:
+        if isinstance(self.labels, dict):
+            return list(self.labels)
+        return list(self.labels or [])
+
+
+class Example(BaseModel):
+    """A worked example: an input text (or a mapping of input fields) and its output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: str | dict[str, Any]
+    output: dict[str, Any]
+
+
+class Task(BaseModel):
+    """An extraction task: instructions, where the text is, and the typed output fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    input: str | list[str] = "text"
+    id: str | None = None
+    fields: dict[str, FieldSpec] = Field(min_length=1)
+    examples: list[Example] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_fields(self) -> Task:
+        for name, spec in self.fields.items():
+            _check_name(name)
+            if spec.type == "spans":
+                continue
+            _check_no_nested_spans(name, spec)
+        if isinstance(self.input, list) and not self.input:
+            raise ValueError("`input` lists no columns")
+        return self
+
+    @property
+    def input_fields(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+    def fingerprint(self) -> str:
+        """A hash of everything that changes what the model is asked (resume key part)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def json_schema(self) -> dict[str, Any]:
+        from .schema import task_json_schema
+
+        return task_json_schema(self)
+
+    def output_model(self) -> type[BaseModel]:
+        from .schema import task_output_model
+
+        return task_output_model(self)
+
+    def span_fields(self) -> list[str]:
+        return [n for n, s in self.fields.items() if s.type == "spans"]
+
+
+def _check_name(name: str) -> None:
+    if not name or not name.strip():
+        raise ValueError("a field name is empty")
+
+
+def _check_no_nested_spans(path: str, spec: FieldSpec) -> None:
+    children: list[tuple[str, FieldSpec]] = []
+    if spec.items is not None:
+        children.append((f"{path}[]", spec.items))
+    for sub, sub_spec in (spec.fields or {}).items():
+        _check_name(sub)
+        children.append((f"{path}.{sub}", sub_spec))
+    for child_path, child in children:
+        if child.type == "spans":
+            raise ValueError(
+                f"field '{child_path}': spans fields must be top-level fields of the task"
+            )
+        _check_no_nested_spans(child_path, child)

@@ -1,0 +1,76 @@
+"""Parse a model's answer and validate it against the task's pydantic model."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+_FENCE_RE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+class InvalidOutput(Exception):
+    """The answer is not valid JSON or does not match the task's fields.
+
+    ``kind`` is "invalid_json" or "invalid_output"; ``str(self)`` is the message the model
+    gets when it is re-asked, and the message stored in a failed record."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def parse_json(text: str) -> dict[str, Any]:
+    """The first JSON object in ``text`` (tolerates code fences and trailing prose)."""
+    fenced = _FENCE_RE.match(text)
+    if fenced:
+        text = fenced.group(1)
+    start = text.find("{")
+    if start < 0:
+        snippet = text.strip()[:80]
+        raise InvalidOutput("invalid_json", f"no JSON object in the answer: {snippet!r}")
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text, start)
+    except json.JSONDecodeError as e:
+        raise InvalidOutput(
+            "invalid_json", f"the answer is not valid JSON ({e.msg} at character {e.pos})"
+        ) from None
+    if not isinstance(value, dict):  # pragma: no cover - raw_decode at "{" yields a dict
+        raise InvalidOutput("invalid_json", "the answer is not a JSON object")
+    return value
+
+
+def describe_errors(err: ValidationError) -> str:
+    """Pydantic errors as short lines: field 'a.b': message (got value)."""
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        got = e.get("input")
+        got_text = json.dumps(got, ensure_ascii=False, default=str) if got is not None else "null"
+        if len(got_text) > 60:
+            got_text = got_text[:57] + "..."
+        if e["type"] == "missing":
+            lines.append(f"field '{loc}': missing")
+        else:
+            lines.append(f"field '{loc}': {e['msg']} (got {got_text})")
+    return "; ".join(lines)
+
+
+def validate_output(text: str, model: type[BaseModel]) -> dict[str, Any]:
+    """Parse and validate; returns the validated answer as plain JSON-able data."""
+    data = parse_json(text)
+    try:
+        validated = model.model_validate(data)
+    except ValidationError as e:
+        raise InvalidOutput("invalid_output", describe_errors(e)) from None
+    result: dict[str, Any] = validated.model_dump(mode="json", by_alias=True)
+    return result
+
+
+def reask_message(error: InvalidOutput) -> str:
+    return (
+        f"That answer was not valid: {error}. Check the report again (units, decimal commas, "
+        "allowed values) and answer with the corrected JSON object only."
+    )

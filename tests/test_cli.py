@@ -1,0 +1,95 @@
+"""The command line: one-line errors with exit code 2 for bad input (no model needed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from extractinator.cli import main
+
+
+def cli(*args, cwd=None):
+    """Run the real CLI in a subprocess (as a user would)."""
+    return subprocess.run(
+        [sys.executable, "-m", "extractinator", *map(str, args)],
+        capture_output=True, text=True, timeout=120, cwd=cwd,
+    )
+
+
+@pytest.fixture
+def task_file(tmp_path):
+    path = tmp_path / "task.yaml"
+    path.write_text(
+        "name: t\ndescription: d\ninput: report\nfields:\n  n: {type: integer}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def assert_one_line_error(proc, *needles):
+    assert proc.returncode == 2, proc.stderr
+    err = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(err) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in err[0], err[0]
+
+
+def test_missing_input_column_names_file_and_column(tmp_path, task_file):
+    data = tmp_path / "d.csv"
+    data.write_text("id,text\n1,hallo\n", encoding="utf-8")
+    proc = cli("run", task_file, data, "--out", tmp_path / "o")
+    assert_one_line_error(proc, str(data), "report")
+
+
+def test_bad_task_file_names_file_and_field(tmp_path):
+    task = tmp_path / "bad.yaml"
+    task.write_text("name: t\ndescription: d\nfields:\n  side: {type: enum}\n")
+    data = tmp_path / "d.csv"
+    data.write_text("text\nx\n")
+    proc = cli("run", task, data, "--out", tmp_path / "o")
+    assert_one_line_error(proc, str(task), "field 'side'", "values")
+
+
+def test_empty_data_file(tmp_path, task_file):
+    data = tmp_path / "empty.csv"
+    data.write_text("")
+    proc = cli("run", task_file, data, "--out", tmp_path / "o")
+    assert_one_line_error(proc, str(data))
+
+
+def test_unreachable_server_names_the_url(tmp_path, task_file):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"report": "Twee noduli."}) + "\n")
+    url = "http://127.0.0.1:9/v1"
+    proc = cli("run", task_file, data, "--out", tmp_path / "o", "--engine", "openai",
+               "--model", "m", "--base-url", url, "--no-progress")
+    assert_one_line_error(proc, "127.0.0.1:9")
+
+
+def test_model_file_that_is_not_gguf(tmp_path, task_file):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"report": "x"}) + "\n")
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"not a model")
+    proc = cli("run", task_file, data, "--out", tmp_path / "o", "--model", fake)
+    assert_one_line_error(proc, str(fake), "not a GGUF")
+
+
+def test_base_url_with_the_embedded_engine_is_refused_not_ignored(tmp_path, task_file):
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"report": "x"}) + "\n")
+    proc = cli("run", task_file, data, "--out", tmp_path / "o", "--base-url", "http://x")
+    assert_one_line_error(proc, "--base-url")
+
+
+def test_help_lists_the_commands():
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "demo", "models"):
+        assert command in result.output

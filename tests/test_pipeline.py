@@ -1,0 +1,109 @@
+"""The per-case spine with a scripted engine: validation, re-asks, failures, grounding."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from fakes import FakeEngine
+
+from extractinator.config import GenerationConfig
+from extractinator.errors import ContextOverflow, EngineError, EngineUnreachable
+from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.task import Task
+
+TASK = Task.model_validate(
+    {
+        "name": "t",
+        "description": "d",
+        "fields": {
+            "size_mm": {"type": "number", "nullable": True, "minimum": 0, "maximum": 300},
+            "meds": {"type": "spans", "labels": ["MEDICATION"]},
+        },
+    }
+)
+TEXT = "Metformine 500 mg gestopt; metformine herstart. Nodus 1,4 cm."
+
+
+def run(engine, text=TEXT, **gen):
+    return asyncio.run(
+        extract_case(CompiledTask(TASK), engine, GenerationConfig(**gen), "c1", 0, text)
+    )
+
+
+def answer(size, meds=()):
+    return json.dumps({"size_mm": size, "meds": [{"text": m, "label": "MEDICATION"} for m in meds]})
+
+
+def test_valid_answer_becomes_an_ok_record_with_grounded_spans():
+    engine = FakeEngine([answer(14, ["Metformine", "metformine"])])
+    rec = run(engine)
+    assert rec.status == "ok" and rec.error is None and rec.attempts == 1
+    assert rec.output["size_mm"] == 14
+    spans = rec.output["meds"]
+    assert [(s["start"], s["end"], s["alignment"]) for s in spans] == [
+        (0, 10, "exact"),
+        (TEXT.index("metformine"), TEXT.index("metformine") + 10, "exact"),
+    ]
+    req = engine.requests[0]
+    assert req.json_schema == TASK.json_schema()
+    assert req.messages[-1].content == TEXT
+    assert rec.key and rec.prompt_tokens > 0
+
+
+def test_invalid_answer_is_reasked_with_the_error_then_accepted():
+    engine = FakeEngine([answer(1400), answer(14)])
+    rec = run(engine)
+    assert rec.status == "ok" and rec.attempts == 2 and rec.output["size_mm"] == 14
+    second = engine.requests[1].messages
+    assert second[-2].role == "assistant" and second[-2].content == answer(1400)
+    assert "field 'size_mm'" in second[-1].content and "1400" in second[-1].content
+    # never an identical request twice at temperature 0
+    assert engine.requests[0].messages != engine.requests[1].messages
+
+
+def test_persistently_invalid_answer_fails_with_raw_output_and_bounded_attempts():
+    engine = FakeEngine(lambda req: answer(999))
+    rec = run(engine, max_reasks=2)
+    assert rec.status == "failed" and rec.output is None
+    assert rec.attempts == 3 and len(engine.requests) == 3
+    assert rec.error.type == "invalid_output" and "size_mm" in rec.error.message
+    assert rec.raw_output == answer(999)
+
+
+def test_non_json_answer_fails_as_invalid_json():
+    rec = run(FakeEngine(lambda req: "I cannot answer that"), max_reasks=0)
+    assert rec.error.type == "invalid_json" and rec.raw_output == "I cannot answer that"
+
+
+def test_truncated_answer_is_not_reasked():
+    engine = FakeEngine(['{"size_mm": 1, "meds": [{"text": "Metf…'])
+    rec = run(engine)
+    assert rec.error.type == "truncated" and len(engine.requests) == 1
+    assert "output budget" in rec.error.message
+
+
+def test_empty_text_is_failed_without_calling_the_model():
+    engine = FakeEngine([])
+    rec = run(engine, text="   \n ")
+    assert rec.status == "failed" and rec.error.type == "empty_input"
+    assert engine.requests == []
+
+
+def test_engine_errors_become_failed_records_but_unreachable_propagates():
+    rec = run(FakeEngine([EngineError("HTTP 400: bad request")]))
+    assert rec.error.type == "engine_error" and "HTTP 400" in rec.error.message
+    rec = run(FakeEngine([ContextOverflow(9000, 512, 8192)]))
+    assert rec.error.type == "context_overflow" and rec.prompt_tokens == 9000
+    with pytest.raises(EngineUnreachable):
+        run(FakeEngine([EngineUnreachable("cannot reach http://127.0.0.1:9")]))
+
+
+def test_ungroundable_span_is_kept_with_alignment_none():
+    rec = run(FakeEngine([answer(None, ["ibuprofen"])]))
+    assert rec.status == "ok"
+    assert rec.output["meds"] == [
+        {"text": "ibuprofen", "label": "MEDICATION", "start": None, "end": None,
+         "alignment": "none"}
+    ]

@@ -1,0 +1,74 @@
+"""Prompt layout (fixed prefix first, case last) and answer validation."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractinator.engines.base import strip_reasoning
+from extractinator.prompt import build_messages, system_prompt
+from extractinator.task import Task
+from extractinator.validate import InvalidOutput, parse_json, validate_output
+
+TASK = Task.model_validate(
+    {
+        "name": "t",
+        "description": "Extract nodules from the CT report.",
+        "fields": {
+            "size_mm": {
+                "type": "number", "unit": "mm", "nullable": True, "minimum": 0, "maximum": 300,
+                "description": "Largest nodule diameter",
+            },
+            "side": {"type": "enum", "values": ["left", "right"], "description": "Side"},
+            "meds": {"type": "spans", "labels": {"MEDICATION": "a drug name"}},
+        },
+        "examples": [{"input": "Nodus links 4 mm.", "output": {"size_mm": 4, "side": "left",
+                                                                "meds": []}}],
+    }
+)
+
+
+def test_system_prompt_carries_descriptions_units_values_and_decimal_comma():
+    text = system_prompt(TASK)
+    assert "Extract nodules from the CT report." in text
+    assert '"size_mm" (number in mm, 0 to 300, or null): Largest nodule diameter' in text
+    assert 'one of "left", "right"' in text
+    assert "MEDICATION: a drug name" in text
+    assert "decimal comma" in text and "1,4 cm" in text
+
+
+def test_messages_put_the_shared_prefix_first_and_the_case_last():
+    a = build_messages(TASK, "Rapport A")
+    b = build_messages(TASK, "Rapport B")
+    assert [m.role for m in a] == ["system", "user", "assistant", "user"]
+    assert a[:-1] == b[:-1]
+    assert a[-1].content == "Rapport A"
+    followup = build_messages(TASK, "Rapport A", followup=a[1:3])
+    assert followup[3].content == "Rapport A" and len(followup) == 6
+
+
+def test_parse_json_tolerates_fences_and_trailing_text():
+    assert parse_json('```json\n{"a": 1}\n```') == {"a": 1}
+    assert parse_json('Sure: {"a": {"b": 2}} hope that helps') == {"a": {"b": 2}}
+    with pytest.raises(InvalidOutput) as e:
+        parse_json("no json here")
+    assert e.value.kind == "invalid_json"
+    with pytest.raises(InvalidOutput, match="not valid JSON"):
+        parse_json('{"a": ')
+
+
+def test_validation_errors_name_the_field_and_value():
+    model = TASK.output_model()
+    with pytest.raises(InvalidOutput) as e:
+        validate_output('{"size_mm": 1400, "side": "up", "meds": []}', model)
+    msg = str(e.value)
+    assert e.value.kind == "invalid_output"
+    assert "field 'size_mm'" in msg and "1400" in msg
+    assert "field 'side'" in msg
+    with pytest.raises(InvalidOutput, match="field 'meds': missing"):
+        validate_output('{"size_mm": 1, "side": "left"}', model)
+
+
+def test_strip_reasoning():
+    assert strip_reasoning("<think>hmm</think>\n{}") == ("{}", "hmm")
+    assert strip_reasoning("{}") == ("{}", None)
+    assert strip_reasoning("<think>never ends") == ("", "never ends")

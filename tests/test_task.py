@@ -1,0 +1,161 @@
+"""Task files: parsing, validation errors as one line, schema and model compilation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from extractinator.errors import TaskError
+from extractinator.task import Task, load_task, task_from_mapping
+
+FULL = {
+    "name": "lung_nodules",
+    "description": "Extract nodules.",
+    "input": "text",
+    "id": "id",
+    "fields": {
+        "nodule_present": {"type": "boolean", "description": "Any nodule"},
+        "largest_nodule_mm": {"type": "number", "nullable": True, "minimum": 0, "maximum": 500},
+        "count": {"type": "integer", "minimum": 0},
+        "side": {"type": "enum", "values": ["left", "right", "bilateral", "none"]},
+        "lesions": {
+            "type": "list",
+            "items": {
+                "type": "object",
+                "fields": {
+                    "location": {"type": "string"},
+                    "size_mm": {"type": "number", "nullable": True},
+                },
+            },
+        },
+        "medications": {"type": "spans", "labels": ["MEDICATION"]},
+    },
+}
+
+
+def test_yaml_and_json_files_give_the_same_task(tmp_path):
+    import yaml
+
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(FULL, sort_keys=False), encoding="utf-8")
+    (tmp_path / "t.json").write_text(json.dumps(FULL), encoding="utf-8")
+    a, b = load_task(tmp_path / "t.yaml"), load_task(tmp_path / "t.json")
+    assert a == b
+    assert a.fingerprint() == b.fingerprint()
+    assert list(a.fields) == list(FULL["fields"])
+
+
+def test_schema_is_strict_and_ordered():
+    schema = Task.model_validate(FULL).json_schema()
+    assert schema["required"] == list(FULL["fields"])
+    assert schema["additionalProperties"] is False
+    props = schema["properties"]
+    assert props["largest_nodule_mm"] == {
+        "anyOf": [{"type": "number", "minimum": 0, "maximum": 500}, {"type": "null"}]
+    }
+    assert props["side"] == {"enum": ["left", "right", "bilateral", "none"]}
+    assert props["count"] == {"type": "integer", "minimum": 0}
+    lesion = props["lesions"]["items"]
+    assert lesion["required"] == ["location", "size_mm"]
+    span = props["medications"]["items"]
+    assert span["properties"]["label"] == {"enum": ["MEDICATION"]}
+
+
+def test_output_model_validates_types_ranges_enums_and_nulls():
+    model = Task.model_validate(FULL).output_model()
+    good = {
+        "nodule_present": True,
+        "largest_nodule_mm": 14,
+        "count": 2,
+        "side": "left",
+        "lesions": [{"location": "LUL", "size_mm": None}],
+        "medications": [{"text": "aspirine", "label": "MEDICATION"}],
+    }
+    assert model.model_validate(good).model_dump(by_alias=True)["largest_nodule_mm"] == 14.0
+    for bad in (
+        {"largest_nodule_mm": 600},
+        {"largest_nodule_mm": -1},
+        {"side": "up"},
+        {"count": -2},
+        {"nodule_present": None},
+        {"medications": [{"text": "x", "label": "DRUG"}]},
+    ):
+        with pytest.raises(ValidationError):
+            model.model_validate({**good, **bad})
+    assert model.model_validate({**good, "largest_nodule_mm": None})
+
+
+def test_field_names_that_are_not_identifiers_work():
+    task = task_from_mapping(
+        {"name": "t", "description": "d", "fields": {"PI-RADS score": {"type": "integer"}}}, "x"
+    )
+    out = task.output_model().model_validate({"PI-RADS score": 4})
+    assert out.model_dump(by_alias=True) == {"PI-RADS score": 4}
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"a": {"type": "date"}}, "field 'a': unknown type 'date'"),
+        ({"a": {"type": "enum"}}, "type enum needs a non-empty `values`"),
+        ({"a": {"type": "list"}}, "type list needs `items`"),
+        ({"a": {"type": "spans"}}, "type spans needs a non-empty `labels`"),
+        ({"a": {"type": "object", "fields": {"b": {"type": "nope"}}}}, "field 'a.b': unknown"),
+        ({"a": {"type": "string", "minimum": 1}}, "`minimum` only applies to integer/number"),
+        ({"a": {"type": "number", "minimum": 5, "maximum": 1}}, "greater than maximum"),
+        ({"a": {"description": "x"}}, "field 'a': missing `type`"),
+        (
+            {"a": {"type": "list", "items": {"type": "spans", "labels": ["X"]}}},
+            "spans fields must be top-level",
+        ),
+        ({}, "fields"),
+    ],
+)
+def test_bad_task_files_give_one_line_errors_naming_file_and_field(tmp_path, fields, message):
+    path = tmp_path / "bad.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump({"name": "t", "description": "d", "fields": fields}))
+    with pytest.raises(TaskError) as err:
+        load_task(path)
+    text = str(err.value)
+    assert str(path) in text
+    assert message in text
+    assert "\n" not in text
+
+
+def test_unreadable_and_malformed_task_files(tmp_path):
+    with pytest.raises(TaskError, match="task file not found"):
+        load_task(tmp_path / "missing.yaml")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(TaskError, match="not valid JSON"):
+        load_task(tmp_path / "bad.json")
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    with pytest.raises(TaskError, match="must hold a mapping"):
+        load_task(tmp_path / "list.yaml")
+    (tmp_path / "latin.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(TaskError, match="not UTF-8"):
+        load_task(tmp_path / "latin.yaml")
+
+
+def test_examples_file_is_relative_to_the_task_file(tmp_path, monkeypatch):
+    sub = tmp_path / "tasks"
+    sub.mkdir()
+    (sub / "ex.jsonl").write_text(
+        json.dumps({"input": "Geen noduli.", "output": {"n": 0}}) + "\n", encoding="utf-8"
+    )
+    (sub / "t.yaml").write_text(
+        "name: t\ndescription: d\nexamples_file: ex.jsonl\nfields:\n  n: {type: integer}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # not the task's folder: must still resolve
+    task = load_task(sub / "t.yaml")
+    assert task.examples[0].input == "Geen noduli."
+    assert task.examples[0].output == {"n": 0}
+
+
+def test_fingerprint_changes_with_anything_the_model_sees():
+    base = Task.model_validate(FULL)
+    changed = Task.model_validate({**FULL, "description": "Other."})
+    assert base.fingerprint() != changed.fingerprint()
+    assert base.fingerprint() == Task.model_validate(json.loads(json.dumps(FULL))).fingerprint()
