@@ -15,7 +15,10 @@ def cli(*args, cwd=None):
     """Run the real CLI in a subprocess (as a user would)."""
     return subprocess.run(
         [sys.executable, "-m", "extractinator", *map(str, args)],
-        capture_output=True, text=True, timeout=120, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
     )
 
 
@@ -65,8 +68,20 @@ def test_unreachable_server_names_the_url(tmp_path, task_file):
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"report": "Twee noduli."}) + "\n")
     url = "http://127.0.0.1:9/v1"
-    proc = cli("run", task_file, data, "--out", tmp_path / "o", "--engine", "openai",
-               "--model", "m", "--base-url", url, "--no-progress")
+    proc = cli(
+        "run",
+        task_file,
+        data,
+        "--out",
+        tmp_path / "o",
+        "--engine",
+        "openai",
+        "--model",
+        "m",
+        "--base-url",
+        url,
+        "--no-progress",
+    )
     assert_one_line_error(proc, "127.0.0.1:9")
 
 

@@ -6,12 +6,13 @@ import asyncio
 import json
 
 import pytest
-from fakes import FakeEngine
 
 from extractinator.config import GenerationConfig
 from extractinator.errors import ContextOverflow, EngineError, EngineUnreachable
 from extractinator.pipeline import CompiledTask, extract_case
 from extractinator.task import Task
+
+from fakes import FakeEngine
 
 TASK = Task.model_validate(
     {
@@ -104,6 +105,11 @@ def test_ungroundable_span_is_kept_with_alignment_none():
     rec = run(FakeEngine([answer(None, ["ibuprofen"])]))
     assert rec.status == "ok"
     assert rec.output["meds"] == [
-        {"text": "ibuprofen", "label": "MEDICATION", "start": None, "end": None,
-         "alignment": "none"}
+        {
+            "text": "ibuprofen",
+            "label": "MEDICATION",
+            "start": None,
+            "end": None,
+            "alignment": "none",
+        }
     ]

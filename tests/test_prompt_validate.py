@@ -15,14 +15,19 @@ TASK = Task.model_validate(
         "description": "Extract nodules from the CT report.",
         "fields": {
             "size_mm": {
-                "type": "number", "unit": "mm", "nullable": True, "minimum": 0, "maximum": 300,
+                "type": "number",
+                "unit": "mm",
+                "nullable": True,
+                "minimum": 0,
+                "maximum": 300,
                 "description": "Largest nodule diameter",
             },
             "side": {"type": "enum", "values": ["left", "right"], "description": "Side"},
             "meds": {"type": "spans", "labels": {"MEDICATION": "a drug name"}},
         },
-        "examples": [{"input": "Nodus links 4 mm.", "output": {"size_mm": 4, "side": "left",
-                                                                "meds": []}}],
+        "examples": [
+            {"input": "Nodus links 4 mm.", "output": {"size_mm": 4, "side": "left", "meds": []}}
+        ],
     }
 )
 

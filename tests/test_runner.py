@@ -6,13 +6,14 @@ import csv
 import json
 
 import pytest
-from fakes import FakeEngine
 
 from extractinator.config import RunConfig
 from extractinator.errors import EngineUnreachable, RunDirError
 from extractinator.runner import run_task
 from extractinator.sink import RunDir
 from extractinator.task import Task
+
+from fakes import FakeEngine
 
 TASK = Task.model_validate(
     {
@@ -66,8 +67,7 @@ def test_run_writes_records_manifest_and_exports(tmp_path):
 def test_rerun_skips_done_cases_and_adds_new_ones(tmp_path):
     data = write_data(tmp_path / "d.jsonl", 4)
     out = tmp_path / "out"
-    run_task(TASK, data, out, RunConfig(progress=False, limit=2),
-             engine=FakeEngine(size_from_text))
+    run_task(TASK, data, out, RunConfig(progress=False, limit=2), engine=FakeEngine(size_from_text))
     engine = FakeEngine(size_from_text)
     totals = run_task(TASK, data, out, RunConfig(progress=False), engine=engine)
     assert totals.skipped == 2 and totals.ok == 2 and len(engine.requests) == 2
@@ -77,8 +77,9 @@ def test_rerun_skips_done_cases_and_adds_new_ones(tmp_path):
 def test_retry_failed_reruns_only_failed_cases_and_export_keeps_the_latest(tmp_path):
     data = write_data(tmp_path / "d.jsonl", 3)
     out = tmp_path / "out"
-    flaky = FakeEngine(lambda req: "nonsense" if "1 mm" in req.messages[-1].content
-                       else size_from_text(req))
+    flaky = FakeEngine(
+        lambda req: "nonsense" if "1 mm" in req.messages[-1].content else size_from_text(req)
+    )
     cfg = RunConfig(progress=False)
     cfg.generation.max_reasks = 0
     run_task(TASK, data, out, cfg, engine=flaky)

@@ -47,9 +47,7 @@ def _case(i: int, item: str | Mapping[str, Any], task: Task) -> Case:
         value = item[fields[0]]
         text = "" if value is None else str(value)
     else:
-        text = "\n\n".join(
-            f"{f}: {item[f]}" for f in fields if item[f] not in (None, "")
-        )
+        text = "\n\n".join(f"{f}: {item[f]}" for f in fields if item[f] not in (None, ""))
     return Case(id=case_id, row=i, text=text)
 
 

@@ -30,26 +30,65 @@ class _OneLineErrors(click.Group):
 def engine_options(f: Any) -> Any:
     """The options shared by every command that runs a model."""
     opts = [
-        click.option("--engine", "engine_kind", type=click.Choice(["llamacpp", "openai", "ollama"]),
-                     default="llamacpp", show_default=True, help="Model backend."),
-        click.option("--model", default=None,
-                     help="GGUF path (llamacpp; default: the embedded model) or server model name."),
-        click.option("--base-url", default=None, help="Server URL (openai: …/v1; ollama: host:11434)."),
-        click.option("--api-key", default=None, envvar="EXTRACTINATOR_API_KEY",
-                     help="Bearer key for an OpenAI-compatible server."),
-        click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 256),
-                     help="Requests in flight (server engines)."),
-        click.option("--n-ctx", default=8192, show_default=True, type=click.IntRange(256),
-                     help="Context window (llamacpp; ollama num_ctx)."),
-        click.option("--threads", default=None, type=click.IntRange(1), help="CPU threads (llamacpp)."),
+        click.option(
+            "--engine",
+            "engine_kind",
+            type=click.Choice(["llamacpp", "openai", "ollama"]),
+            default="llamacpp",
+            show_default=True,
+            help="Model backend.",
+        ),
+        click.option(
+            "--model",
+            default=None,
+            help="GGUF path (llamacpp; default: the embedded model) or server model name.",
+        ),
+        click.option(
+            "--base-url", default=None, help="Server URL (openai: …/v1; ollama: host:11434)."
+        ),
+        click.option(
+            "--api-key",
+            default=None,
+            envvar="EXTRACTINATOR_API_KEY",
+            help="Bearer key for an OpenAI-compatible server.",
+        ),
+        click.option(
+            "--concurrency",
+            default=1,
+            show_default=True,
+            type=click.IntRange(1, 256),
+            help="Requests in flight (server engines).",
+        ),
+        click.option(
+            "--n-ctx",
+            default=8192,
+            show_default=True,
+            type=click.IntRange(256),
+            help="Context window (llamacpp; ollama num_ctx).",
+        ),
+        click.option(
+            "--threads", default=None, type=click.IntRange(1), help="CPU threads (llamacpp)."
+        ),
         click.option("--think/--no-think", default=None, help="Thinking on/off (ollama)."),
         click.option("--temperature", default=0.0, show_default=True, type=click.FloatRange(0, 2)),
         click.option("--seed", default=0, show_default=True, type=int),
-        click.option("--max-tokens", default=1024, show_default=True, type=click.IntRange(1),
-                     help="Output token budget per answer."),
-        click.option("--max-reasks", default=2, show_default=True, type=click.IntRange(0, 5),
-                     help="Re-asks with the validation error before a case fails."),
-        click.option("--limit", default=None, type=click.IntRange(1), help="Only the first N cases."),
+        click.option(
+            "--max-tokens",
+            default=1024,
+            show_default=True,
+            type=click.IntRange(1),
+            help="Output token budget per answer.",
+        ),
+        click.option(
+            "--max-reasks",
+            default=2,
+            show_default=True,
+            type=click.IntRange(0, 5),
+            help="Re-asks with the validation error before a case fails.",
+        ),
+        click.option(
+            "--limit", default=None, type=click.IntRange(1), help="Only the first N cases."
+        ),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
     ]
     for opt in reversed(opts):
@@ -60,12 +99,19 @@ def engine_options(f: Any) -> Any:
 def build_config(**kw: Any) -> RunConfig:
     return RunConfig(
         engine=EngineConfig(
-            kind=kw["engine_kind"], model=kw["model"], base_url=kw["base_url"],
-            api_key=kw["api_key"], concurrency=kw["concurrency"], n_ctx=kw["n_ctx"],
-            n_threads=kw["threads"], think=kw["think"],
+            kind=kw["engine_kind"],
+            model=kw["model"],
+            base_url=kw["base_url"],
+            api_key=kw["api_key"],
+            concurrency=kw["concurrency"],
+            n_ctx=kw["n_ctx"],
+            n_threads=kw["threads"],
+            think=kw["think"],
         ),
         generation=GenerationConfig(
-            temperature=kw["temperature"], seed=kw["seed"], max_tokens=kw["max_tokens"],
+            temperature=kw["temperature"],
+            seed=kw["seed"],
+            max_tokens=kw["max_tokens"],
             max_reasks=kw["max_reasks"],
         ),
         limit=kw["limit"],
@@ -92,11 +138,18 @@ def main(verbose: bool) -> None:
 @main.command()
 @click.argument("task_file", type=click.Path(path_type=Path))
 @click.argument("data", required=False, type=click.Path(path_type=Path))
-@click.option("--out", "outdir", required=True, type=click.Path(path_type=Path),
-              help="Output directory (records.jsonl, records.csv/json, manifest.json).")
+@click.option(
+    "--out",
+    "outdir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output directory (records.jsonl, records.csv/json, manifest.json).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a different run in OUTDIR.")
 @click.option("--retry-failed", is_flag=True, help="Run failed cases of a previous run again.")
-@click.option("--encoding", default=None, help="Data file encoding (default: UTF-8, reported fallback).")
+@click.option(
+    "--encoding", default=None, help="Data file encoding (default: UTF-8, reported fallback)."
+)
 @engine_options
 def run(task_file: Path, data: Path | None, outdir: Path, **kw: Any) -> None:
     """Run TASK_FILE over DATA (CSV, TSV, JSON, JSONL, Parquet, Excel) into --out."""
@@ -142,10 +195,20 @@ def models(verify: bool) -> None:
 
 
 @main.command()
-@click.option("--example", type=click.Choice(["radiology", "medication"]), default="radiology",
-              show_default=True, help="Which bundled example to run.")
-@click.option("--out", "outdir", default=None, type=click.Path(path_type=Path),
-              help="Output directory (default: in the cache directory).")
+@click.option(
+    "--example",
+    type=click.Choice(["radiology", "medication"]),
+    default="radiology",
+    show_default=True,
+    help="Which bundled example to run.",
+)
+@click.option(
+    "--out",
+    "outdir",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Output directory (default: in the cache directory).",
+)
 @engine_options
 def demo(example: str, outdir: Path | None, **kw: Any) -> None:
     """Run a bundled example task on bundled Dutch reports and print the results."""

@@ -41,7 +41,8 @@ def _expected(data: Path) -> dict[str, dict[str, Any]]:
         with data.open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 rows[row["case_id"]] = {
-                    k.removeprefix("expected_"): v for k, v in row.items()
+                    k.removeprefix("expected_"): v
+                    for k, v in row.items()
                     if k.startswith("expected_")
                 }
     return rows
@@ -83,7 +84,9 @@ def run_demo(name: str, outdir: Path, config: RunConfig, console: Console | None
                 right += ok
                 total += 1
                 shown = "failed" if not rec.ok else json.dumps(got)
-                cells.append(f"[green]{shown}[/]" if ok else f"[red]{shown}[/] (want {want or 'null'})")
+                cells.append(
+                    f"[green]{shown}[/]" if ok else f"[red]{shown}[/] (want {want or 'null'})"
+                )
             table.add_row(rec.id, texts.get(rec.id, ""), *cells)
     else:
         table.add_column("medications (offsets, alignment)")

@@ -43,9 +43,7 @@ class RunProgress:
                 console=console,
                 transient=False,
             )
-            self._task = self._progress.add_task(
-                label, total=total, ok=0, failed=0, rate="–"
-            )
+            self._task = self._progress.add_task(label, total=total, ok=0, failed=0, rate="–")
 
     def __enter__(self) -> RunProgress:
         if self._progress:

@@ -180,8 +180,14 @@ def run_task(
                 totals = asyncio.run(
                     _process_and_close(
                         process_cases(
-                            compiled, all_cases, engine, config, rundir.append,
-                            skip_keys=done, progress=progress, examples_for=examples_for,
+                            compiled,
+                            all_cases,
+                            engine,
+                            config,
+                            rundir.append,
+                            skip_keys=done,
+                            progress=progress,
+                            examples_for=examples_for,
                         ),
                         closer,
                     )

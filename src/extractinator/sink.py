@@ -64,9 +64,7 @@ class RunDir:
         old = self.read_manifest()
         has_records = self.records_path.exists()
         if old is not None or has_records:
-            mismatch = [
-                k for k in IDENTITY_KEYS if old is None or old.get(k) != identity.get(k)
-            ]
+            mismatch = [k for k in IDENTITY_KEYS if old is None or old.get(k) != identity.get(k)]
             if mismatch and not overwrite:
                 what = ", ".join(k.replace("_", " ") for k in mismatch)
                 raise RunDirError(
@@ -92,8 +90,11 @@ class RunDir:
                 return 0
             fh.truncate(good)
         removed = len(data) - good
-        log.warning("%s: removed a partial last line (%d bytes) from an interrupted run",
-                    self.records_path, removed)
+        log.warning(
+            "%s: removed a partial last line (%d bytes) from an interrupted run",
+            self.records_path,
+            removed,
+        )
         return removed
 
     def iter_records(self) -> Iterator[tuple[int, Record]]:
@@ -155,9 +156,10 @@ class RunDir:
             fields.update(dict.fromkeys(rec.output or {}))
         json_tmp = self.path / (EXPORT_JSON + ".tmp")
         csv_tmp = self.path / (EXPORT_CSV + ".tmp")
-        with json_tmp.open("w", encoding="utf-8") as jf, csv_tmp.open(
-            "w", encoding="utf-8", newline=""
-        ) as cf:
+        with (
+            json_tmp.open("w", encoding="utf-8") as jf,
+            csv_tmp.open("w", encoding="utf-8", newline="") as cf,
+        ):
             writer = csv.writer(cf)
             writer.writerow(["id", "status", "error_type", "error_message", *fields])
             jf.write("[")
@@ -184,5 +186,3 @@ def _cell(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return value
-
-

@@ -50,7 +50,7 @@ def gguf_sha256(path: Path) -> str:
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
@@ -127,7 +127,7 @@ class LlamaCppEngine:
         messages = [m.model_dump() for m in request.messages]
         formatted = self._formatter(messages=messages)
         tokens: list[int] = self._llm.tokenize(
-            formatted.prompt.encode("utf-8"), add_bos=self._llm._model.add_bos, special=True
+            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
         )
         return tokens
 

@@ -1,0 +1,392 @@
+"""Read datasets (CSV, TSV, JSON, JSONL, Parquet, Excel) as a stream of :class:`Case`.
+
+Every row becomes a case, none is skipped: a missing or blank text gives ``text == ""``,
+which the pipeline records as failed. Problems with the file raise :class:`DataError`
+(one line naming the file, and the row/record/line and column where relevant).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import itertools
+import json
+import math
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import DataError
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".xlsx": "excel",
+    ".xls": "excel",
+}
+CHUNK_ROWS = 10_000  # rows per CSV chunk / Parquet batch
+SCAN_BYTES = 1 << 16  # bytes per block of the encoding check
+Record = tuple[int, str, dict[str, Any]]  # (row, "row 3" / "line 4" for messages, values)
+
+
+class DataWarning(UserWarning):
+    """A data file was read, but not exactly as given (e.g. an encoding fallback)."""
+
+
+class Case(BaseModel):
+    """One input: its id (resume key part), its 0-based row (data row; for JSON/JSONL the
+    record index) and its text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    row: int
+    text: str
+
+
+def read_cases(
+    path: str | Path,
+    *,
+    input: str | list[str],
+    id: str | None = None,
+    encoding: str | None = None,
+    limit: int | None = None,
+) -> Iterator[Case]:
+    """Stream the cases of a data file. The file, its columns and its first record are
+    checked now; later records as they are read. Several ``input`` columns are joined as
+    ``"col: value"`` paragraphs, skipping empty values."""
+    path = Path(path)
+    columns = [input] if isinstance(input, str) else list(input)
+    if not columns:
+        raise DataError(f"{path}: no input column given")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    needed = list(dict.fromkeys([*columns, *([id] if id else [])]))
+    records = _records(path, needed, encoding)
+    first = next(records, None)  # checks the header / first record now
+    if first is None:
+        raise DataError(f"{path}: no rows")
+    nested = not isinstance(input, str)  # dict/list values become JSON only in a list input
+    return _cases(path, itertools.chain([first], records), columns, id, limit, nested=nested)
+
+
+def count_rows(
+    path: str | Path, *, encoding: str | None = None, limit: int | None = None
+) -> int | None:
+    """The number of rows, where that is cheap (CSV/TSV, JSONL, Parquet); else None."""
+    path = Path(path)
+    fmt = _format(path)
+    _check_file(path)
+    n: int | None = None
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            return None
+        try:
+            n = pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # a damaged file: read_cases reports it; no total meanwhile
+            return None
+    elif fmt == "jsonl":
+        with path.open("rb") as f:
+            n = sum(1 for line in f if line.strip())
+    elif fmt in ("csv", "tsv"):
+        # latin-1 maps every byte, and cannot invent a quote, separator or newline
+        with path.open(encoding=encoding or "latin-1", errors="replace", newline="") as f:
+            try:
+                n = max(sum(1 for row in csv.reader(f, delimiter=_SEP[fmt]) if row) - 1, 0)
+            except csv.Error:  # e.g. a field over the csv module's size limit
+                return None
+    return n if n is None or limit is None else min(n, limit)
+
+
+_SEP = {"csv": ",", "tsv": "\t"}
+
+
+def _format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{path}: unsupported data format {path.suffix or '(no suffix)'!r} "
+            f"(supported: {', '.join(FORMATS)})"
+        )
+    return fmt
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: data file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a data file")
+    try:
+        with path.open("rb") as f:
+            empty = not f.read(1)
+    except OSError as e:
+        raise DataError(f"{path}: cannot read data file ({e.strerror or e})") from None
+    if empty:
+        raise DataError(f"{path}: empty file")
+
+
+def _check_columns(path: Path, needed: list[str], available: list[str], where: str = "") -> None:
+    """Columns of a table; for JSON, the keys of the first record (``where`` names it)."""
+    for col in needed:
+        if col not in available:
+            shown = ", ".join(repr(c) for c in available[:30])
+            more = f" and {len(available) - 30} more" if len(available) > 30 else ""
+            at = f"{where}: " if where else ""
+            raise DataError(f"{path}: {at}no column {col!r} (available: {shown}{more})")
+
+
+def _records(path: Path, needed: list[str], encoding: str | None) -> Iterator[Record]:
+    fmt = _format(path)
+    _check_file(path)
+    if fmt in ("parquet", "excel"):
+        return _parquet(path, needed) if fmt == "parquet" else _excel(path, needed)
+    enc = _choose_encoding(path, encoding)
+    if fmt == "json":
+        return _json(path, needed, enc)
+    if fmt == "jsonl":
+        return _jsonl(path, needed, enc)
+    return _csv(path, needed, enc, _SEP[fmt])
+
+
+def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
+    """(offset, byte) of the first byte that does not decode, or None."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    with path.open("rb") as f:
+        pos = 0
+        if codecs.lookup(encoding).name == "utf-8" and f.read(3) == codecs.BOM_UTF8:
+            pos = 3
+        f.seek(pos)
+        while True:
+            chunk = f.read(SCAN_BYTES)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as e:
+                return pos - pending + e.start, e.object[e.start]
+            if not chunk:
+                return None
+            pos += len(chunk)
+
+
+def _choose_encoding(path: Path, encoding: str | None) -> str:
+    """The given encoding (checked), else UTF-8 (BOM tolerated), else cp1252 with a warning."""
+    if encoding is not None:
+        try:
+            bad = _first_bad_byte(path, encoding)
+        except LookupError:
+            raise DataError(f"{path}: unknown encoding {encoding!r}") from None
+        if bad is not None:
+            raise DataError(
+                f"{path}: byte 0x{bad[1]:02X} at offset {bad[0]} is not valid {encoding}"
+            )
+        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    bad = _first_bad_byte(path, "utf-8")
+    if bad is None:
+        return "utf-8-sig"
+    fallback = "cp1252" if _first_bad_byte(path, "cp1252") is None else "latin-1"
+    warnings.warn(
+        f"{path}: not valid UTF-8 (byte 0x{bad[1]:02X} at offset {bad[0]}); read as "
+        f"{fallback} instead (pass --encoding / encoding= to choose another)",
+        DataWarning,
+        stacklevel=4,
+    )
+    return fallback
+
+
+def _csv(path: Path, needed: list[str], enc: str, sep: str) -> Iterator[Record]:
+    import pandas as pd
+
+    opts: dict[str, Any] = dict(
+        sep=sep, dtype=str, keep_default_na=False, na_filter=False, encoding=enc
+    )
+    try:
+        header = [str(c) for c in pd.read_csv(path, nrows=0, **opts).columns]
+        _check_columns(path, needed, header)
+        row = 0
+        # all columns, not usecols=: that would silently drop the extra fields of a bad row
+        with pd.read_csv(path, chunksize=CHUNK_ROWS, **opts) as reader:
+            for chunk in reader:
+                for values in zip(*(chunk[c].tolist() for c in needed), strict=True):
+                    yield row, f"row {row}", dict(zip(needed, values, strict=True))
+                    row += 1
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: empty file (no header row)") from None
+    except pd.errors.ParserError as e:
+        raise DataError(
+            f"{path}: not valid {'CSV' if sep == ',' else 'TSV'}: {str(e).strip().splitlines()[-1]}"
+        ) from None
+
+
+def _json(path: Path, needed: list[str], enc: str) -> Iterator[Record]:
+    try:
+        data = json.loads(path.read_text(encoding=enc))
+    except json.JSONDecodeError as e:
+        raise DataError(
+            f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+        ) from None
+    if not isinstance(data, list):
+        raise DataError(f"{path}: expected a JSON list of records (objects), got {_kind(data)}")
+    for i, rec in enumerate(data):
+        if not isinstance(rec, dict):
+            raise DataError(f"{path}: record {i} is {_kind(rec)}, not an object")
+        if i == 0:
+            _check_columns(path, needed, list(rec), "record 0")
+        yield i, f"record {i}", rec
+
+
+def _jsonl(path: Path, needed: list[str], enc: str) -> Iterator[Record]:
+    row = 0
+    with path.open(encoding=enc) as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(
+                    f"{path}: line {lineno}: not valid JSON ({e.msg} at column {e.colno})"
+                ) from None
+            if not isinstance(rec, dict):
+                raise DataError(f"{path}: line {lineno} is {_kind(rec)}, not an object")
+            if row == 0:
+                _check_columns(path, needed, list(rec), f"line {lineno}")
+            yield row, f"line {lineno}", rec
+            row += 1
+
+
+def _parquet(path: Path, needed: list[str]) -> Iterator[Record]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(
+            f'{path}: reading Parquet needs pyarrow: pip install "extractinator[parquet]"'
+        ) from None
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:  # pyarrow raises ArrowInvalid/OSError for corrupt files
+        raise DataError(f"{path}: not a readable Parquet file ({_short(e)})") from None
+    _check_columns(path, needed, list(pf.schema_arrow.names))
+    row = 0
+    for batch in pf.iter_batches(batch_size=CHUNK_ROWS, columns=needed):
+        cols = [batch.column(c).to_pylist() for c in needed]
+        for values in zip(*cols, strict=True):
+            yield row, f"row {row}", dict(zip(needed, values, strict=True))
+            row += 1
+
+
+def _excel(path: Path, needed: list[str]) -> Iterator[Record]:
+    import pandas as pd
+
+    try:
+        df = pd.read_excel(path, sheet_name=0, dtype=object)
+    except ImportError as e:
+        raise DataError(
+            f"{path}: reading {path.suffix} needs an extra package ({_short(e)}); "
+            f"for .xlsx: pip install openpyxl"
+        ) from None
+    except Exception as e:  # openpyxl/xlrd raise many types for damaged files
+        raise DataError(f"{path}: not a readable Excel file ({_short(e)})") from None
+    df.columns = [str(c) for c in df.columns]
+    _check_columns(path, needed, list(df.columns))
+    for row, values in enumerate(zip(*(df[c].tolist() for c in needed), strict=True)):
+        yield row, f"row {row}", dict(zip(needed, values, strict=True))
+
+
+def _cases(
+    path: Path,
+    records: Iterator[Record],
+    columns: list[str],
+    id_col: str | None,
+    limit: int | None,
+    *,
+    nested: bool,
+) -> Iterator[Case]:
+    seen: dict[str, str] = {}
+    for n, (row, where, rec) in enumerate(records):
+        if limit is not None and n >= limit:
+            return
+        parts = ((c, _text(path, where, c, rec.get(c), nested=nested)) for c in columns)
+        if len(columns) > 1:
+            text = "\n\n".join(f"{c}: {t}" for c, t in parts if t)
+        else:
+            text = next(parts)[1]
+        case_id = str(row)
+        if id_col is not None:
+            case_id = _id(path, where, id_col, rec.get(id_col))
+            if case_id in seen:
+                raise DataError(
+                    f"{path}: duplicate id {case_id!r} in column {id_col!r} "
+                    f"({seen[case_id]} and {where})"
+                )
+            seen[case_id] = where
+        yield Case(id=case_id, row=row, text=text)
+
+
+def _missing(v: Any) -> bool:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return True
+    return type(v).__name__ in ("NAType", "NaTType")  # pandas NA / NaT without importing it
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if hasattr(v, "isoformat"):
+        return str(v.isoformat())
+    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):  # numpy scalar
+        return _scalar(v.item())
+    return str(v)
+
+
+def _text(path: Path, where: str, col: str, v: Any, *, nested: bool) -> str:
+    if _missing(v):
+        return ""
+    if isinstance(v, str):
+        return v if v.strip() else ""
+    if isinstance(v, (dict, list, tuple)):
+        if not nested:
+            raise DataError(
+                f"{path}: {where}: column {col!r} holds {_kind(v)}, not text "
+                f"(list it with other columns in `input` to include it as JSON)"
+            )
+        return json.dumps(v, ensure_ascii=False, default=str)
+    return _scalar(v)
+
+
+def _id(path: Path, where: str, col: str, v: Any) -> str:
+    if isinstance(v, (dict, list, tuple)):
+        raise DataError(f"{path}: {where}: id column {col!r} holds {_kind(v)}")
+    value = "" if _missing(v) else v.strip() if isinstance(v, str) else _scalar(v)
+    if not value:
+        raise DataError(f"{path}: {where}: empty id in column {col!r}")
+    return value
+
+
+def _kind(v: Any) -> str:
+    names = {
+        dict: "an object",
+        list: "a list",
+        tuple: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }
+    return names.get(type(v), type(v).__name__)
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__

