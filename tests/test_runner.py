@@ -150,3 +150,13 @@ def test_concurrency_runs_requests_in_parallel_and_loses_nothing(tmp_path):
     elapsed = time.perf_counter() - started
     assert sorted(r["id"] for r in lines(out)) == sorted(f"c{i}" for i in range(16))
     assert elapsed < 16 * 0.2 / 2  # would be 3.2 s one at a time
+
+
+def test_an_unexpected_error_fails_one_case_not_the_run(tmp_path):
+    data = write_data(tmp_path / "d.jsonl", 3)
+    out = tmp_path / "out"
+    replies = [size_from_text, ZeroDivisionError("boom"), size_from_text]
+    totals = run_task(TASK, data, out, RunConfig(progress=False), engine=FakeEngine(replies))
+    assert (totals.ok, totals.failed) == (2, 1)
+    failed = [r for r in lines(out) if r["status"] == "failed"]
+    assert failed[0]["error"] == {"type": "internal_error", "message": "ZeroDivisionError: boom"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import platform
 import time
 from collections.abc import Callable, Iterable
@@ -18,9 +19,12 @@ from .engines import Engine, create_engine
 from .pipeline import CompiledTask, extract_case
 from .progress import RunProgress
 from .prompt import template_hash
-from .records import Record, record_key
+from .errors import EngineUnreachable
+from .records import Record, RecordError, record_key
 from .sink import RunDir
 from .task.spec import Example, Task
+
+log = logging.getLogger(__name__)
 
 ExamplesFor = Callable[[Case], list[Example]]
 
@@ -78,10 +82,22 @@ async def process_cases(
 
     async def worker() -> None:
         while (case := await queue.get()) is not None:
-            examples = examples_for(case) if examples_for else None
-            record = await extract_case(
-                compiled, engine, config.generation, case.id, case.row, case.text, examples
-            )
+            try:
+                examples = examples_for(case) if examples_for else None
+                record = await extract_case(
+                    compiled, engine, config.generation, case.id, case.row, case.text, examples
+                )
+            except EngineUnreachable:
+                raise
+            except Exception as e:  # a bug or an unforeseen engine failure: one case only
+                log.exception("case %s (row %d) failed unexpectedly", case.id, case.row)
+                record = Record(
+                    id=case.id,
+                    row=case.row,
+                    status="failed",
+                    key=record_key(case.id, case.text, compiled.fingerprint, engine.model_id),
+                    error=RecordError(type="internal_error", message=f"{type(e).__name__}: {e}"),
+                )
             on_record(record)
             totals.add(record)
             if progress:

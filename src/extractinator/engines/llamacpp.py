@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import threading
 import time
@@ -20,6 +21,15 @@ from ..config import EngineConfig, cache_dir
 from ..errors import ContextOverflow, EngineError, ModelError
 from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
 from .base import GenerationRequest, GenerationResult, strip_reasoning
+
+
+log = logging.getLogger(__name__)
+
+# for GGUFs without a chat template (base models): plain "Role: text" turns
+PLAIN_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] | capitalize }}: {{ m['content'] }}\n\n{% endfor %}"
+    "{% if add_generation_prompt %}Assistant: {% endif %}"
+)
 
 
 def _check_gguf(path: Path) -> None:
@@ -95,7 +105,8 @@ class LlamaCppEngine:
             raise ModelError(f"{self.path}: llama.cpp could not load the model ({e})") from None
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
-            raise ModelError(f"{self.path}: the GGUF has no chat template")
+            log.warning("%s: the GGUF has no chat template; using a plain-text one", self.path)
+            template = PLAIN_TEMPLATE
         model = self._llm._model
         self._formatter = Jinja2ChatFormatter(
             template=template,
