@@ -295,3 +295,31 @@ def test_context_overflow_mapping(error: dict[str, Any], numbers: tuple[int, ...
         err = info.value
         assert (err.prompt_tokens, err.max_tokens, err.context_size) == numbers
         assert engine.context_size == numbers[2]
+
+
+@pytest.mark.server
+def test_real_server_through_the_whole_pipeline_and_across_event_loops(
+    llama_server: LlamaServer,
+) -> None:
+    """extract() runs task -> prompt -> engine -> validate -> record against the real
+    server, twice with one engine (each call has its own event loop)."""
+    from extractinator import Task, extract
+
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "description": "Is a nodule described?",
+            "fields": {"nodule": {"type": "boolean"}, "size_mm": {"type": "integer"}},
+        }
+    )
+    engine = engine_for(llama_server.base_url)
+    texts = ["Nodus van 8 mm rechts.", "Geen afwijkingen."]
+    first = extract(task, texts, engine=engine)
+    second = extract(task, texts[:1], engine=engine)
+    for rec in [*first, *second]:
+        assert rec.status == "ok", rec.error
+        assert isinstance(rec.output["nodule"], bool)
+        assert isinstance(rec.output["size_mm"], int)
+        assert rec.prompt_tokens > 0 and rec.completion_tokens > 0
+    assert [r.id for r in first] == ["0", "1"]
+    assert engine.structured_output == "json_object"

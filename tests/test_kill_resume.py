@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+
 from servers import gemma_model
 
 

@@ -10,13 +10,14 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXAMPLES
 
 from extractinator import extract, load_task
 from extractinator.align import span_is_consistent
 from extractinator.data import read_cases
 from extractinator.engines.base import GenerationRequest
 from extractinator.prompt import build_messages
+
+from conftest import EXAMPLES
 
 pytestmark = pytest.mark.model
 

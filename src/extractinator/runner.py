@@ -16,10 +16,10 @@ from typing import Any
 from .config import RunConfig
 from .data import Case, count_rows, read_cases
 from .engines import Engine, create_engine
+from .errors import EngineUnreachable
 from .pipeline import CompiledTask, extract_case
 from .progress import RunProgress
 from .prompt import template_hash
-from .errors import EngineUnreachable
 from .records import Record, RecordError, record_key
 from .sink import RunDir
 from .task.spec import Example, Task
@@ -149,16 +149,43 @@ def run_task(
     *,
     engine: Engine | None = None,
     task_source: str | None = None,
-    examples_for: ExamplesFor | None = None,
 ) -> RunTotals:
-    """The whole run: records to OUTDIR/records.jsonl (resumable), manifest, exports."""
+    """Run a task over a data file into OUTDIR (see :func:`run_cases`)."""
     config = config or RunConfig()
-    compiled = CompiledTask(task)
-    rundir = RunDir(outdir)
     # read the data's header first: a missing column fails before the model loads
     cases = read_cases(
         data, input=task.input, id=task.id, encoding=config.encoding, limit=config.limit
     )
+    total = count_rows(data, encoding=config.encoding, limit=config.limit)
+    return run_cases(
+        task,
+        cases,
+        outdir,
+        config,
+        engine=engine,
+        total=total,
+        task_source=task_source,
+        data_info={"path": str(Path(data).resolve()), "rows": total},
+    )
+
+
+def run_cases(
+    task: Task,
+    cases: Iterable[Case],
+    outdir: str | Path,
+    config: RunConfig | None = None,
+    *,
+    engine: Engine | None = None,
+    total: int | None = None,
+    task_source: str | None = None,
+    data_info: dict[str, Any] | None = None,
+    examples_for: ExamplesFor | None = None,
+) -> RunTotals:
+    """The whole run: records to OUTDIR/records.jsonl (resumable), manifest, exports.
+    An engine passed in is left open (reuse it); one made here is closed."""
+    config = config or RunConfig()
+    compiled = CompiledTask(task)
+    rundir = RunDir(outdir)
     case_iter = iter(cases)
     first = next(case_iter, None)
     own_engine = engine is None
@@ -171,15 +198,12 @@ def run_task(
         }
         rundir.prepare(identity, overwrite=config.overwrite)
         done = rundir.done_keys(include_failed=not config.retry_failed)
-        total = count_rows(data, encoding=config.encoding)
-        if total is not None and config.limit is not None:
-            total = min(total, config.limit)
         manifest: dict[str, Any] = {
             **identity,
             "status": "running",
             "started": _now(),
             "task": {"name": task.name, "source": task_source, "definition": task.model_dump()},
-            "data": {"path": str(Path(data).resolve()), "rows": total},
+            "data": data_info or {"rows": total},
             "engine": engine.describe(),
             "config": config.model_dump(mode="json", exclude={"engine": {"api_key"}}),
             "versions": package_versions(),

@@ -113,13 +113,34 @@ class RetryingPoster:
     """POSTs JSON with the retry policy; counts attempts (handy for tests and logs)."""
 
     def __init__(
-        self, client: httpx.AsyncClient, engine: str, retries: int, backoff: Backoff
+        self,
+        make: Callable[[], httpx.AsyncClient],
+        engine: str,
+        retries: int,
+        backoff: Backoff,
     ) -> None:
-        self.client = client
+        self._make = make
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.engine = engine
         self.retries = retries
         self.backoff = backoff
         self.attempts = 0  # requests sent over this poster's lifetime
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The client for the running event loop: connections belong to one loop, so an
+        engine reused across ``asyncio.run`` calls gets a fresh client in each loop."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or loop is not self._loop:
+            self._client = self._make()
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._loop is asyncio.get_running_loop():
+            await self._client.aclose()
+        self._client = None
 
     async def post_json(
         self,

@@ -22,7 +22,6 @@ from ..errors import ContextOverflow, EngineError, ModelError
 from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
 from .base import GenerationRequest, GenerationResult, strip_reasoning
 
-
 log = logging.getLogger(__name__)
 
 # for GGUFs without a chat template (base models): plain "Role: text" turns

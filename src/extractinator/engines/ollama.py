@@ -45,9 +45,11 @@ class OllamaEngine:
         check_base_url(self.base_url)
         self.url = f"{self.base_url}/api/chat"
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
-        self._client = make_client(config, headers, transport)
         self.http = RetryingPoster(
-            self._client, self.name, config.http_retries, backoff or Backoff()
+            lambda: make_client(config, headers, transport),
+            self.name,
+            config.http_retries,
+            backoff or Backoff(),
         )
 
     @property
@@ -73,7 +75,7 @@ class OllamaEngine:
         }
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.http.aclose()
 
     def build_body(self, request: GenerationRequest) -> dict[str, Any]:
         options: dict[str, Any] = {

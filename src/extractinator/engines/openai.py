@@ -101,9 +101,11 @@ class OpenAIEngine:
         self.url = f"{self.base_url}/chat/completions"
         api_key = config.api_key or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = make_client(config, headers, transport)
         self.http = RetryingPoster(
-            self._client, self.name, config.http_retries, backoff or Backoff()
+            lambda: make_client(config, headers, transport),
+            self.name,
+            config.http_retries,
+            backoff or Backoff(),
         )
         forced = config.structured_output
         self._wire: WireForm | None = None if forced == "auto" else forced
@@ -135,7 +137,7 @@ class OpenAIEngine:
         }
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self.http.aclose()
 
     def build_body(self, request: GenerationRequest, wire: WireForm) -> dict[str, Any]:
         body: dict[str, Any] = {
