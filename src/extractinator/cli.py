@@ -219,10 +219,10 @@ def demo(example: str, outdir: Path | None, **kw: Any) -> None:
 
 
 def _register_layers() -> None:
-    try:
-        from .dragon.cli import dragon
-    except ImportError:  # the DRAGON layer's optional dependencies are not installed
-        return
+    """Layers on top of the core add their command groups here (the core never imports
+    them elsewhere)."""
+    from .dragon.cli import dragon
+
     main.add_command(dragon)
 
 

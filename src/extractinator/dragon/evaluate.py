@@ -96,8 +96,12 @@ def evaluate(
     folds: Iterable[int] | int = DEFAULT_FOLDS,
     tasks: Iterable[str] | str | None = None,
     output_file: str | PathLike[str] | None = None,
+    partial: bool = False,
 ) -> dict[str, Any]:
-    """Score every task and fold; optionally write the result as JSON to `output_file`."""
+    """Score every task and fold; optionally write the result as JSON to `output_file`.
+
+    ``partial`` scores only the ground-truth cases that have a prediction (a ``--limit``
+    run); the result then records how many cases each score is based on."""
     gt_dir, pred_dir = Path(ground_truth_dir), Path(predictions_dir)
     if isinstance(tasks, str):
         tasks = [tasks]
@@ -113,6 +117,7 @@ def evaluate(
         except DataError as exc:
             raise DataError(f"{gt_dir / (task + '.json')}: {exc}") from None
     case: dict[str, dict[str, float]] = {}
+    counts: dict[str, int] = {}
     for task in task_names:
         gt_path = gt_dir / f"{task}.json"
         ground_truth = load_records(gt_path, "ground truth")
@@ -120,14 +125,25 @@ def evaluate(
             job = f"{task}-fold{fold}"
             pred_path = pred_dir / job / PREDICTIONS_FILE
             predictions = load_records(pred_path, "predictions")
+            scored = ground_truth
+            if partial:
+                predicted = {str(p.get("uid")) for p in predictions}
+                scored = [g for g in ground_truth if str(g.get("uid")) in predicted]
+                counts[job] = len(scored)
             case.setdefault(task, {})[job] = score_task(
                 task,
-                ground_truth,
+                scored,
                 predictions,
                 ground_truth_source=str(gt_path),
                 predictions_source=str(pred_path),
             )
-    result = {"case": case, "aggregates": aggregate(case), "version": DRAGON_EVAL_VERSION}
+    result: dict[str, Any] = {
+        "case": case,
+        "aggregates": aggregate(case),
+        "version": DRAGON_EVAL_VERSION,
+    }
+    if partial:
+        result["partial_cases"] = counts
     if output_file is not None:
         Path(output_file).write_text(json.dumps(result), encoding="utf-8")
     return result
@@ -144,6 +160,8 @@ def format_table(result: dict[str, Any]) -> str:
         rows.append((task, metric, folds, f"{agg['mean']:.4f}", f"{agg['std']:.4f}"))
     overall = aggregates["overall"]
     tasks_note = f"{len(case)} task{'s' if len(case) != 1 else ''}"
+    if "partial_cases" in result:
+        tasks_note += f", partial: {sum(result['partial_cases'].values())} cases"
     rows.append(
         (
             "overall",

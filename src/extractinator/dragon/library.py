@@ -68,6 +68,8 @@ class DragonSpec(BaseModel):
     task_name: str
     label_name: str
     prediction: PredictionSpec
+    # text_parts tasks that are not NER: how to label each part in the joined text
+    parts_labels: list[str] | None = None
 
     @property
     def task_id(self) -> str:

@@ -374,6 +374,11 @@ def score_task(
             raise DataError(
                 f"{predictions_source}: uid {uid!r}: no prediction"
                 + (f" (and {missing - 1} more missing)" if missing > 1 else "")
+                + (
+                    "; after a --limit run use --partial to score only predicted cases"
+                    if missing < len(truth_by_uid)
+                    else ""
+                )
             )
         if label not in case:
             raise DataError(f"{ground_truth_source}: uid {uid!r}: no {label!r}")
