@@ -7,8 +7,6 @@ import json
 import shutil
 
 import pytest
-from conftest import DRAGON_SYNTHETIC
-from fakes import FakeEngine
 
 from extractinator.config import RunConfig
 from extractinator.dragon.convert import (
@@ -23,6 +21,9 @@ from extractinator.dragon.jobs import find_jobs, read_job
 from extractinator.dragon.run import run_dragon
 from extractinator.errors import DataError
 from extractinator.records import Record
+
+from conftest import DRAGON_SYNTHETIC
+from fakes import FakeEngine
 
 INPUT = DRAGON_SYNTHETIC / "test-input"
 GT = DRAGON_SYNTHETIC / "test-ground-truth"

@@ -101,3 +101,17 @@ def test_cli_run_writes_every_output_file(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["engine"]["model_sha256"].startswith("cc324af0")
     assert (out / "records.csv").exists() and (out / "records.json").exists()
+
+
+def test_option_probabilities_are_exact_and_confident_on_a_clear_case(default_engine):
+    text = "CT thorax blanco. Geen longnoduli. Geen afwijkingen."
+    (record,) = extract(RADIOLOGY, [text], engine=default_engine)
+    assert record.probability_method == "option_scoring"
+    probs = record.probabilities
+    assert set(probs) == {"nodule_present", "side"}
+    assert set(probs["side"]) == {"left", "right", "bilateral", "none"}
+    for field in probs.values():
+        assert sum(field.values()) == pytest.approx(1.0)
+    assert probs["nodule_present"]["false"] > 0.9
+    assert probs["side"]["none"] > 0.9
+    assert record.output["nodule_present"] is False

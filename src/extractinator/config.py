@@ -56,6 +56,8 @@ class GenerationConfig(BaseModel):
     seed: int | None = 0
     max_tokens: int = Field(default=1024, ge=1)  # output budget per answer
     max_reasks: int = Field(default=2, ge=0, le=5)  # re-asks with the validation error
+    # probabilities of each allowed value of top-level boolean/enum fields (engines that can)
+    probabilities: bool = True
 
 
 class RunConfig(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from .align import align_spans
 from .config import GenerationConfig
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
+from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
 from .prompt import build_messages
 from .records import Record, RecordError, record_key
@@ -27,10 +28,17 @@ class CompiledTask:
     model: type[BaseModel] = field(init=False)
     fingerprint: str = field(init=False)
 
+    option_fields: dict[str, list[str]] = field(init=False)
+
     def __post_init__(self) -> None:
         self.schema = self.task.json_schema()
         self.model = self.task.output_model()
         self.fingerprint = self.task.fingerprint()
+        self.option_fields = {
+            name: option_literals(spec.values, spec.type == "boolean", spec.nullable)
+            for name, spec in self.task.fields.items()
+            if spec.type in ("boolean", "enum")
+        }
 
 
 def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any]:
@@ -72,6 +80,7 @@ async def extract_case(
             max_tokens=gen.max_tokens,
             temperature=gen.temperature,
             seed=gen.seed,
+            option_fields=(compiled.option_fields or None) if gen.probabilities else None,
         )
         try:
             last = await engine.generate(request)
@@ -111,6 +120,8 @@ async def extract_case(
         record.error = None
         record.raw_output = None
         record.output = ground_spans(compiled.task, output, text)
+        record.probabilities = last.option_probs
+        record.probability_method = last.probability_method
         break
     record.seconds = round(time.perf_counter() - started, 4)
     return record

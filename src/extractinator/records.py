@@ -32,6 +32,9 @@ class Record(BaseModel):
     completion_tokens: int = 0
     seconds: float = 0.0
     key: str = ""  # resume key: id + text + task + model
+    # field -> {value: probability} for boolean/enum fields, and how it was obtained
+    probabilities: dict[str, dict[str, float]] | None = None
+    probability_method: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)  # layer-specific data (e.g. DRAGON)
 
     @property

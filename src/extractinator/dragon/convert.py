@@ -121,7 +121,7 @@ def _match_class(value: Any, entry: LibraryEntry, known: list[Any]) -> Any | Non
 
 
 def _probability(record: Record, field_name: str, value: Any) -> float:
-    probs = (record.extra.get("probabilities") or {}).get(field_name)
+    probs = (record.probabilities or {}).get(field_name)
     if probs and "true" in probs:
         return float(probs["true"])
     return 1.0 if value else 0.0

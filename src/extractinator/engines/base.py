@@ -31,6 +31,9 @@ class GenerationRequest(BaseModel):
     seed: int | None = 0
     top_logprobs: int = 0  # >0 asks for that many alternatives per generated token
     schema_key: str | None = None  # stable id of json_schema, lets engines cache compiled grammars
+    # top-level boolean/enum fields -> their JSON literals ("true", "\"left\""): engines
+    # that can, report how likely each literal was where the answer decided that field
+    option_fields: dict[str, list[str]] | None = None
 
 
 class TokenLogprob(BaseModel):
@@ -52,6 +55,9 @@ class GenerationResult(BaseModel):
     logprobs: list[TokenLogprob] | None = None
     # set when `text` had reasoning (<think>...</think>) stripped from it
     reasoning: str | None = None
+    # field -> {option literal: probability}, for request.option_fields the engine could score
+    option_probs: dict[str, dict[str, float]] | None = None
+    probability_method: str | None = None  # "option_scoring", "top_logprobs", ...
 
 
 @runtime_checkable

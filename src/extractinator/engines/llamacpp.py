@@ -21,6 +21,7 @@ from ..config import EngineConfig, cache_dir
 from ..errors import ContextOverflow, EngineError, ModelError
 from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
 from .base import GenerationRequest, GenerationResult, strip_reasoning
+from .options import literal_to_key, normalise, top_level_value_starts
 
 log = logging.getLogger(__name__)
 
@@ -181,11 +182,16 @@ class LlamaCppEngine:
             )
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"llama.cpp generation failed: {e}") from e
-        seconds = time.perf_counter() - started
         choice = out["choices"][0]  # type: ignore[index]
         text, reasoning = strip_reasoning(choice["text"])
         usage = out["usage"]  # type: ignore[index]
+        option_probs = None
+        if request.option_fields and not reasoning:
+            option_probs = self._score_options(tokens, text, request.option_fields)
+        seconds = time.perf_counter() - started
         return GenerationResult(
+            option_probs=option_probs,
+            probability_method="option_scoring" if option_probs else None,
             text=text,
             reasoning=reasoning,
             prompt_tokens=usage["prompt_tokens"],
@@ -194,6 +200,48 @@ class LlamaCppEngine:
             seconds=seconds,
             finish_reason=choice.get("finish_reason") or "stop",
         )
+
+    def _next_logits(self, tokens: list[int]) -> Any:
+        """Make the KV cache hold ``tokens`` (reusing the longest cached prefix) and return
+        the log-probabilities of the next token."""
+        import numpy as np
+
+        llm = self._llm
+        common = _common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
+        llm.n_tokens = min(common, len(tokens) - 1)  # evaluate at least one token for logits
+        llm.eval(tokens[llm.n_tokens :])
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+        shifted = logits - logits.max()
+        return shifted - np.log(np.exp(shifted).sum())
+
+    def _score_options(
+        self, prompt: list[int], text: str, fields: dict[str, list[str]]
+    ) -> dict[str, dict[str, float]]:
+        """Exact option scoring: for each field, the summed token log-probabilities of each
+        allowed literal after the prompt and the answer up to that field's value,
+        normalised over the literals. Costs a few decode steps per option, on the KV cache."""
+        llm = self._llm
+        starts = top_level_value_starts(text)
+        result: dict[str, dict[str, float]] = {}
+        for name, literals in fields.items():
+            if name not in starts or len(literals) < 2:
+                continue
+            before = text[: starts[name]]
+            base = llm.tokenize(before.encode("utf-8"), add_bos=False, special=False)
+            logprobs: dict[str, float] = {}
+            for literal in literals:
+                full = llm.tokenize(
+                    (before + literal).encode("utf-8"), add_bos=False, special=False
+                )
+                k = _common_prefix(base, full)
+                context, continuation = prompt + full[:k], full[k:]
+                total = 0.0
+                for token in continuation:
+                    total += float(self._next_logits(context)[token])
+                    context = context + [token]
+                logprobs[literal] = total
+            result[name] = {literal_to_key(k): p for k, p in normalise(logprobs).items()}
+        return result
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         return await asyncio.to_thread(self._locked_generate, request)
