@@ -11,7 +11,7 @@ from ..config import RunConfig
 from ..data import Case
 from ..engines import Engine, create_engine
 from ..errors import TaskError
-from ..runner import RunTotals, run_cases
+from ..runner import run_cases
 from ..sink import RunDir, write_json_atomic
 from .convert import case_text, inventory, to_prediction
 from .derive import derive_entry
@@ -30,7 +30,7 @@ class JobSummary:
     ok: int
     failed: int
     fallbacks: int
-    seconds: float
+    seconds: float  # model time: the sum of the cases' own seconds (resumed ones included)
     prompt_tokens: int
     completion_tokens: int
 
@@ -80,7 +80,7 @@ def run_job(
     selector = FewShotSelector(job, entry, k) if k else None
     job_dir = output_dir / job.name
     rundir = job_dir / "run"
-    totals: RunTotals = run_cases(
+    run_cases(
         task,
         cases,
         rundir,
@@ -108,7 +108,7 @@ def run_job(
         ok=ok,
         failed=len(records) - ok,
         fallbacks=fallbacks,
-        seconds=totals.seconds,
+        seconds=sum(r.seconds for r in records.values()),
         prompt_tokens=sum(r.prompt_tokens for r in records.values()),
         completion_tokens=sum(r.completion_tokens for r in records.values()),
     )
