@@ -4,9 +4,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# llama-cpp-python compiles on install. A -march=native build crashes on some CPUs
-# (AVX-512/AMX VMs), so build portable unless the caller sets CMAKE_ARGS.
-export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# llama-cpp-python compiles on install: scripts/llama_wheel.sh builds it once for this CPU's
+# instruction sets (never -march=native, which crashes on some AVX-512/AMX VMs; AMX off),
+# falls back to a portable build, and keeps the wheel in ~/.cache/extractinator/wheels.
+# Set CMAKE_ARGS to choose the flags yourself.
+WHEELS := $(VENV)/llama-wheel-dir
 
 .PHONY: demo test install install-dev lint clean
 
@@ -14,11 +16,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[model]"
+$(WHEELS): $(BIN)/python scripts/llama_wheel.sh scripts/llama_cmake_args.py
+	scripts/llama_wheel.sh $(BIN)/python > $@.tmp && mv $@.tmp $@
 
-install-dev: $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]"
+install: $(WHEELS)
+	$(BIN)/pip install --quiet --find-links "$$(cat $(WHEELS))" -e ".[model]"
+
+install-dev: $(WHEELS)
+	$(BIN)/pip install --quiet --find-links "$$(cat $(WHEELS))" -e ".[dev]"
 
 demo: install
 	$(BIN)/extractinator demo
