@@ -187,3 +187,25 @@ def test_bad_job_folders_give_clear_errors(tmp_path):
     (dst / "nlp-task-configuration.json").unlink()
     with pytest.raises(DataError, match="no DRAGON job folders"):
         find_jobs(tmp_path / "input")
+
+
+def test_translate_runs_a_cached_translation_first_and_extracts_from_it(tmp_path):
+    copy_job(tmp_path, "Task106", "Task906")
+
+    def reply(req):
+        if "translation" in (req.json_schema or {}).get("properties", {}):
+            return json.dumps({"translation": "TRANSLATED " + req.messages[-1].content[:20]})
+        assert req.messages[-1].content.startswith("TRANSLATED ")
+        return '{"label_1": 7}'
+
+    cfg = RunConfig(progress=False, limit=2)
+    out = tmp_path / "out"
+    engine = FakeEngine(reply)
+    (summary,) = run_dragon(tmp_path / "input", out, cfg, translate=True, engine=engine)
+    assert summary.ok == 2 and len(engine.requests) == 4
+    job_dir = out / "Task906_Example_sl_reg-fold0"
+    assert (job_dir / "translate" / "records.jsonl").exists()
+    assert (job_dir / "run-translated" / "records.jsonl").exists()
+    again = FakeEngine(reply)  # translations and answers are both resumed from disk
+    run_dragon(tmp_path / "input", out, cfg, translate=True, engine=again)
+    assert again.requests == []

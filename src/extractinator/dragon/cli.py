@@ -37,6 +37,11 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     is_flag=True,
     help="Ignore the task library: derive fields from the training labels.",
 )
+@click.option(
+    "--translate",
+    is_flag=True,
+    help="Translate each report to English with the same model first (cached).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace runs made with another task/model.")
 @engine_options
 def run_cmd(
@@ -46,6 +51,7 @@ def run_cmd(
     folds: tuple[int, ...],
     few_shot: int,
     derive: bool,
+    translate: bool,
     **kw: Any,
 ) -> None:
     """Run every DRAGON job folder in INPUT_DIR; predictions go to OUTPUT_DIR/<job>/."""
@@ -60,6 +66,7 @@ def run_cmd(
         folds=list(folds) or None,
         few_shot=few_shot,
         library=not derive,
+        translate=translate,
     )
     click.echo(format_summaries(summaries))
     click.echo(f"predictions: {output_dir}/<job>/nlp-predictions-dataset.json")

@@ -13,6 +13,7 @@ from ..engines import Engine, create_engine
 from ..errors import TaskError
 from ..runner import run_cases
 from ..sink import RunDir, write_json_atomic
+from ..task import FieldSpec, Task
 from .convert import case_text, inventory, to_prediction
 from .derive import derive_entry
 from .fewshot import FewShotSelector
@@ -60,6 +61,43 @@ def entry_for(
     return entry, few_shot
 
 
+TRANSLATE = Task(
+    name="translate_to_english",
+    description=(
+        "Translate the clinical report to English. Translate everything, sentence by "
+        "sentence; keep every number, unit, date, name and abbreviation exactly as written."
+    ),
+    fields={"translation": FieldSpec(type="string", description="the full English translation")},
+)
+
+
+def translate_cases(
+    job: DragonJob, cases: list[Case], job_dir: Path, config: RunConfig, engine: Engine
+) -> list[Case]:
+    """In-context translation to English with the same model, kept on disk (a resumable run
+    in ``<job>/translate``). A case whose translation failed keeps its original text. NER
+    tasks are not translated: their tags must refer to the original tokens."""
+    if "entity" in job.label_name:
+        log.warning("%s: --translate skipped for an NER task", job.task_name)
+        return cases
+    run_cases(
+        TRANSLATE,
+        cases,
+        job_dir / "translate",
+        config,
+        engine=engine,
+        total=len(cases),
+        task_source="built-in translation task",
+    )
+    done = {rec.id: rec for rec in RunDir(job_dir / "translate").latest_records()}
+    translated = []
+    for case in cases:
+        rec = done.get(case.id)
+        text = rec.output["translation"] if rec and rec.ok and rec.output else case.text
+        translated.append(Case(id=case.id, row=case.row, text=text))
+    return translated
+
+
 def run_job(
     job: DragonJob,
     output_dir: Path,
@@ -67,6 +105,7 @@ def run_job(
     engine: Engine,
     few_shot: int = 0,
     library: bool = True,
+    translate: bool = False,
 ) -> JobSummary:
     entry, k = entry_for(job, few_shot, library=library)
     task = entry.task
@@ -80,6 +119,9 @@ def run_job(
     selector = FewShotSelector(job, entry, k) if k else None
     job_dir = output_dir / job.name
     rundir = job_dir / "run"
+    if translate:
+        cases = translate_cases(job, cases, job_dir, config, engine)
+        rundir = job_dir / "run-translated"
     run_cases(
         task,
         cases,
@@ -123,6 +165,7 @@ def run_dragon(
     folds: list[int] | None = None,
     few_shot: int = 0,
     library: bool = True,
+    translate: bool = False,
     engine: Engine | None = None,
 ) -> list[JobSummary]:
     """Run every job folder found; one model load for all of them. ``library=False``
@@ -136,7 +179,7 @@ def run_dragon(
     summaries = []
     try:
         for job in jobs:
-            summaries.append(run_job(job, output_dir, config, engine, few_shot, library))
+            summaries.append(run_job(job, output_dir, config, engine, few_shot, library, translate))
     finally:
         if own:
             import asyncio
