@@ -109,6 +109,23 @@ def make_client(
     return httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout, transport=transport)
 
 
+def poster_for(
+    config: EngineConfig,
+    engine: str,
+    api_key: str | None,
+    transport: httpx.AsyncBaseTransport | None,
+    backoff: Backoff | None,
+) -> RetryingPoster:
+    """The retrying JSON poster of a server engine (Bearer auth when a key is given)."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return RetryingPoster(
+        lambda: make_client(config, headers, transport),
+        engine,
+        config.http_retries,
+        backoff or Backoff(),
+    )
+
+
 class RetryingPoster:
     """POSTs JSON with the retry policy; counts attempts (handy for tests and logs)."""
 

@@ -15,7 +15,7 @@ import httpx
 from ..config import EngineConfig
 from ..errors import EngineError
 from .base import GenerationRequest, GenerationResult, strip_reasoning
-from .http import Backoff, RetryingPoster, check_base_url, error_text, make_client, one_line
+from .http import Backoff, check_base_url, error_text, one_line, poster_for
 from .openai import join_reasoning, parse_logprobs, response_json
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
@@ -44,13 +44,7 @@ class OllamaEngine:
         self.base_url = config.base_url or DEFAULT_BASE_URL
         check_base_url(self.base_url)
         self.url = f"{self.base_url}/api/chat"
-        headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
-        self.http = RetryingPoster(
-            lambda: make_client(config, headers, transport),
-            self.name,
-            config.http_retries,
-            backoff or Backoff(),
-        )
+        self.http = poster_for(config, self.name, config.api_key, transport, backoff)
 
     @property
     def model_id(self) -> str:

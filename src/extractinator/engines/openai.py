@@ -28,7 +28,7 @@ import httpx
 from ..config import EngineConfig
 from ..errors import ContextOverflow, EngineError
 from .base import GenerationRequest, GenerationResult, TokenLogprob, strip_reasoning
-from .http import Backoff, RetryingPoster, check_base_url, error_text, make_client, one_line
+from .http import Backoff, check_base_url, error_text, one_line, poster_for
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +100,7 @@ class OpenAIEngine:
         check_base_url(self.base_url)
         self.url = f"{self.base_url}/chat/completions"
         api_key = config.api_key or os.environ.get("OPENAI_API_KEY")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = RetryingPoster(
-            lambda: make_client(config, headers, transport),
-            self.name,
-            config.http_retries,
-            backoff or Backoff(),
-        )
+        self.http = poster_for(config, self.name, api_key, transport, backoff)
         forced = config.structured_output
         self._wire: WireForm | None = None if forced == "auto" else forced
         self._context_size: int | None = None
