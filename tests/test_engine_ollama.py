@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 import time
 from typing import Any
 
@@ -119,6 +121,42 @@ def test_response_parsing() -> None:
     assert result.logprobs is not None and [lp.token for lp in result.logprobs] == ['{"', "n"]
     assert result.logprobs[0].top == {'{"': -0.01, "{": -4.6}
     assert result.logprobs[1].logprob == -0.2 and result.logprobs[1].top == {}
+
+
+OPTIONS = {"n": ["1", "2", "3"]}
+
+
+def test_option_fields_ask_for_top_logprobs_and_get_probabilities() -> None:
+    def item(token: str, logprob: float, **top: float) -> dict[str, Any]:
+        alts = {token: logprob, **top}
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode()),
+                "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())}
+                                 for t, lp in alts.items()]}  # fmt: skip
+
+    logprobs = [item('{"', -0.01), item("n", -0.01), item('":', -0.01)]
+    logprobs += [item(" 2", -0.5, **{" 3": -1.5, ' "': -0.2, " 1": -4.0}), item("}", -0.01)]
+    with StubServer([Reply(200, chat_response(logprobs=logprobs))]) as stub:
+        req = GenerationRequest(messages=MESSAGES, json_schema=SCHEMA, option_fields=OPTIONS)
+        (result,) = generate(engine_for(stub.url), req)
+    body = stub.requests[0].body
+    assert body["logprobs"] is True and body["top_logprobs"] == 20
+    weights = {"1": math.exp(-4.0), "2": math.exp(-0.5), "3": math.exp(-1.5)}  # ' "' not allowed
+    total = sum(weights.values())
+    assert result.probability_method == "top_logprobs"
+    assert result.option_probs == {"n": {k: pytest.approx(w / total) for k, w in weights.items()}}
+
+
+def test_no_logprobs_means_unavailable_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """Ollama releases without logprobs ignore the request and send none."""
+    caplog.set_level(logging.WARNING, logger="extractinator.engines.logprob_options")
+    with StubServer([Reply(200, chat_response())]) as stub:
+        req = GenerationRequest(messages=MESSAGES, json_schema=SCHEMA, option_fields=OPTIONS)
+        results = generate(engine_for(stub.url), req, req)
+    assert all(r.option_probs is None and r.probability_method == "unavailable" for r in results)
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert f"ollama server at {stub.url}/api/chat returned no logprobs" in message
+    assert "--samples K" in message
 
 
 def test_think_block_in_content_is_stripped() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -129,6 +130,38 @@ def test_real_logprobs(llama_server: LlamaServer) -> None:
 
 
 @pytest.mark.server
+def test_real_option_probabilities_from_top_logprobs(
+    llama_server: LlamaServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """llama-cpp-python 0.3.36 returns top logprobs in its json_object + schema mode (from
+    before the grammar mask): records get probabilities over the allowed values."""
+    from extractinator import Task, extract
+
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "description": "Tumour report.",
+            "fields": {
+                "malignant": {"type": "boolean"},
+                "side": {"type": "enum", "values": ["left", "right"], "nullable": True},
+            },
+        }
+    )
+    caplog.set_level(logging.WARNING, logger="extractinator.engines.logprob_options")
+    texts = ["A 2 cm malignant tumour in the left breast.", "Benign cyst, right kidney."]
+    records = extract(task, texts, engine=engine_for(llama_server.base_url))
+    for rec in records:
+        assert rec.status == "ok", rec.error
+        assert rec.probability_method == "top_logprobs" and rec.probabilities is not None
+        assert set(rec.probabilities["malignant"]) == {"true", "false"}
+        assert set(rec.probabilities["side"]) == {"left", "right", "null"}
+        for probs in rec.probabilities.values():
+            assert sum(probs.values()) == pytest.approx(1.0)
+            assert all(0.0 < p < 1.0 for p in probs.values())
+    assert not caplog.records
+
+
+@pytest.mark.server
 def test_real_length_limit(llama_server: LlamaServer) -> None:
     engine = engine_for(llama_server.base_url)
     (result,) = generate(engine, request("Count from 1 to 100.", None, max_tokens=4))
@@ -195,6 +228,61 @@ def test_dropped_connection_and_timeout_are_retried() -> None:
     with stub, pytest.raises(EngineError, match="timed out"):
         generate(engine_for(stub.url, http_retries=1, timeout=0.2), request())
     assert len(stub.requests) == 2
+
+
+YES_NO_OPTIONS = {"answer": ['"yes"', '"no"']}
+ANSWER_LOGPROBS = {
+    "content": [
+        {"token": t, "logprob": -0.01, "top_logprobs": [{"token": t, "logprob": -0.01}]}
+        for t in ['{"', "answer", '":']
+    ]
+    + [
+        {"token": ' "', "logprob": -0.01, "top_logprobs": [{"token": ' "', "logprob": -0.01}]},
+        {"token": "yes", "logprob": -0.3, "top_logprobs": [
+            {"token": "yes", "logprob": -0.3}, {"token": "no", "logprob": -1.4},
+            {"token": "maybe", "logprob": -2.0}]},
+        {"token": '"}', "logprob": -0.01, "top_logprobs": []},
+    ]
+}  # fmt: skip
+
+
+def test_option_fields_ask_for_top_logprobs_and_get_probabilities() -> None:
+    body = completion(logprobs=ANSWER_LOGPROBS)
+    with StubServer([Reply(200, body)]) as stub:
+        (result,) = generate(engine_for(stub.url), request(option_fields=YES_NO_OPTIONS))
+    assert stub.requests[0].body["logprobs"] is True
+    assert stub.requests[0].body["top_logprobs"] == 20
+    assert result.probability_method == "top_logprobs"
+    yes, no = math.exp(-0.3), math.exp(-1.4)  # "maybe" is not allowed: renormalised away
+    assert result.option_probs == {
+        "answer": {"yes": pytest.approx(yes / (yes + no)), "no": pytest.approx(no / (yes + no))}
+    }
+
+
+def test_no_logprobs_means_unavailable_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="extractinator.engines.logprob_options")
+    with StubServer([Reply(200, completion())]) as stub:
+        results = generate(
+            engine_for(stub.url), *[request(option_fields=YES_NO_OPTIONS) for _ in range(3)]
+        )
+    for result in results:
+        assert result.option_probs is None and result.probability_method == "unavailable"
+    assert len(caplog.records) == 1
+    assert "returned no logprobs" in caplog.records[0].getMessage()
+    assert "--samples K" in caplog.records[0].getMessage()
+
+
+def test_server_rejecting_logprobs_is_asked_again_without_them() -> None:
+    rejected = Reply(400, {"error": {"message": "logprobs are not supported with this model"}})
+    with StubServer([rejected, Reply(200, completion())]) as stub:
+        engine = engine_for(stub.url)
+        results = generate(engine, *[request(option_fields=YES_NO_OPTIONS) for _ in range(2)])
+    assert ["logprobs" in seen.body for seen in stub.requests] == [True, False, False]
+    assert all(r.probability_method == "unavailable" for r in results)
+    assert json.loads(results[1].text) == {"answer": "yes"}
+    # a caller that asks for logprobs itself still gets the error
+    with StubServer([rejected]) as stub, pytest.raises(EngineError, match="HTTP 400: logprobs"):
+        generate(engine_for(stub.url), request(top_logprobs=2, option_fields=YES_NO_OPTIONS))
 
 
 @pytest.mark.parametrize(

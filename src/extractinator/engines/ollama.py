@@ -2,7 +2,9 @@
 
 The native API (not Ollama's OpenAI shim) takes a JSON schema in ``format``, the context
 window in ``options.num_ctx``, ``think`` for reasoning models, and ``logprobs`` /
-``top_logprobs`` (recent releases), and reports engine timings in nanoseconds.
+``top_logprobs`` (recent releases), and reports engine timings in nanoseconds. For
+``option_fields`` it asks for ``top_logprobs`` and turns them into option probabilities
+(``logprob_options.py``); releases without logprobs ignore the request and send none.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..config import EngineConfig
 from ..errors import EngineError
 from .base import GenerationRequest, GenerationResult, strip_reasoning
 from .http import Backoff, check_base_url, error_text, one_line, poster_for
+from .logprob_options import LogprobOptionScorer, top_logprobs_for
 from .openai import join_reasoning, parse_logprobs, response_json
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
@@ -45,6 +48,7 @@ class OllamaEngine:
         check_base_url(self.base_url)
         self.url = f"{self.base_url}/api/chat"
         self.http = poster_for(config, self.name, config.api_key, transport, backoff)
+        self._options = LogprobOptionScorer(self.name, self.url)
 
     @property
     def model_id(self) -> str:
@@ -90,9 +94,10 @@ class OllamaEngine:
             body["format"] = request.json_schema
         if self.config.think is not None:
             body["think"] = self.config.think
-        if request.top_logprobs > 0:
+        top_logprobs = top_logprobs_for(request)
+        if top_logprobs > 0:
             body["logprobs"] = True
-            body["top_logprobs"] = request.top_logprobs
+            body["top_logprobs"] = top_logprobs
         return body
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
@@ -110,7 +115,7 @@ class OllamaEngine:
         try:
             message = data["message"]
             text, think = strip_reasoning(message.get("content") or "")
-            return GenerationResult(
+            result = GenerationResult(
                 text=text,
                 prompt_tokens=int(data.get("prompt_eval_count") or 0),
                 completion_tokens=int(data.get("eval_count") or 0),
@@ -126,3 +131,5 @@ class OllamaEngine:
                 f"{self.name} server at {self.url} sent a malformed response "
                 f"({type(exc).__name__}: {exc}): {one_line(str(data), 200)}"
             ) from exc
+        self._options.score(request, result)
+        return result

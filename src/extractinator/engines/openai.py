@@ -12,6 +12,10 @@ Schema-constrained output goes in ``response_format``, in one of two wire forms:
 about ``response_format`` (llama-cpp-python 0.3.36 answers HTTP 500 with a pydantic validation
 error; other servers 400/422), resends the request once in the second form and keeps using it.
 Such a rejection is never retried: it is not transient.
+
+For ``option_fields`` the engine asks for ``top_logprobs`` and turns them into option
+probabilities (``logprob_options.py``). A server that rejects ``logprobs`` with HTTP 400/422
+gets the request again without them, and from then on none are asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
@@ -29,6 +34,7 @@ from ..config import EngineConfig
 from ..errors import ContextOverflow, EngineError
 from .base import GenerationRequest, GenerationResult, TokenLogprob, strip_reasoning
 from .http import Backoff, check_base_url, error_text, one_line, poster_for
+from .logprob_options import LogprobOptionScorer, top_logprobs_for
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +110,8 @@ class OpenAIEngine:
         forced = config.structured_output
         self._wire: WireForm | None = None if forced == "auto" else forced
         self._context_size: int | None = None
+        self._options = LogprobOptionScorer(self.name, self.url)
+        self._option_logprobs = True  # False once the server rejected logprobs
 
     @property
     def model_id(self) -> str:
@@ -152,20 +160,35 @@ class OpenAIEngine:
                 }
             else:
                 body["response_format"] = {"type": "json_object", "schema": schema}
-        if request.top_logprobs > 0:
+        top_logprobs = top_logprobs_for(request) if self._option_logprobs else request.top_logprobs
+        if top_logprobs > 0:
             body["logprobs"] = True
-            body["top_logprobs"] = request.top_logprobs
+            body["top_logprobs"] = top_logprobs
         return body
+
+    async def _post(
+        self,
+        request: GenerationRequest,
+        wire: WireForm,
+        final: Callable[[httpx.Response], bool] | None,
+    ) -> httpx.Response:
+        body = self.build_body(request, wire)
+        response = await self.http.post_json(self.url, body, final)
+        if "logprobs" in body and request.top_logprobs == 0 and _rejects_logprobs(response):
+            self._option_logprobs = False
+            log.info("%s rejects logprobs; not asking for them from now on", self.base_url)
+            response = await self.http.post_json(self.url, self.build_body(request, wire), final)
+        return response
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         start = time.perf_counter()
         wire: WireForm = self._wire or "json_schema"
         final = _rejects_response_format if request.json_schema is not None else None
-        response = await self.http.post_json(self.url, self.build_body(request, wire), final)
+        response = await self._post(request, wire, final)
         probing = request.json_schema is not None and self._wire is None
         if probing and _rejects_response_format(response):
             wire = "json_object"
-            response = await self.http.post_json(self.url, self.build_body(request, wire), final)
+            response = await self._post(request, wire, final)
         if not response.is_success:
             raise self._error(response, request)
         if probing and self._wire is None:
@@ -176,7 +199,9 @@ class OpenAIEngine:
                     '{"type": "json_object", "schema": ...} from now on',
                     self.base_url,
                 )
-        return self._result(response_json(response, self.name), time.perf_counter() - start)
+        result = self._result(response_json(response, self.name), time.perf_counter() - start)
+        self._options.score(request, result)
+        return result
 
     def _result(self, data: dict[str, Any], seconds: float) -> GenerationResult:
         try:
@@ -243,6 +268,14 @@ class OpenAIEngine:
             return None
         completion = _first_int(_CTX_COMPLETION, message) or request.max_tokens
         return ContextOverflow(int(prompt), int(completion), int(n_ctx))
+
+
+def _rejects_logprobs(response: httpx.Response) -> bool:
+    """A 400/422 that complains about logprobs (and not about the response_format)."""
+    if response.status_code not in (400, 422):
+        return False
+    body = response.text.lower()
+    return "logprob" in body and "response_format" not in body
 
 
 def _rejects_response_format(response: httpx.Response) -> bool:
