@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from extractinator.dragon.library import LibraryEntry, entry_from_mapping, library_dir
+from extractinator.task.spans import output_in_layout
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTHETIC = REPO.parent / "shared" / "dragon-synthetic"
@@ -162,7 +163,9 @@ def test_examples_are_training_cases_that_follow_the_rule(task_id: str) -> None:
         assert isinstance(example.input, str)
         case = by_text.get(example.input)
         assert case is not None, f"example is not a training case: {example.input[:60]}"
-        entry.task.output_model().model_validate(example.output)
+        entry.task.output_model().model_validate(
+            output_in_layout(entry.task.fields, example.output)
+        )
         rule = rules.RULES[task_id]
         if task_id in ("Task108", "Task109"):
             tokens = case["text_parts"]

@@ -34,7 +34,7 @@ def run(engine, text=TEXT, **gen):
 
 
 def answer(size, meds=()):
-    return json.dumps({"size_mm": size, "meds": [{"text": m, "label": "MEDICATION"} for m in meds]})
+    return json.dumps({"size_mm": size, "meds": [[m, "MEDICATION"] for m in meds]})
 
 
 def test_valid_answer_becomes_an_ok_record_with_grounded_spans():
@@ -83,6 +83,16 @@ def test_truncated_answer_is_not_reasked():
     rec = run(engine)
     assert rec.error.type == "truncated" and len(engine.requests) == 1
     assert "output budget" in rec.error.message
+
+
+def test_cut_off_answer_keeps_its_complete_entries_and_says_so():
+    text = '{"size_mm": 14, "meds": [["metformine", "MEDICATION"], ["aspir…'
+    engine = FakeEngine([text])
+    rec = run(engine)
+    assert rec.status == "ok" and len(engine.requests) == 1
+    assert rec.output["size_mm"] == 14
+    assert [m["text"] for m in rec.output["meds"]] == ["metformine"]
+    assert "output budget" in rec.repaired and rec.raw_output == text
 
 
 def test_empty_text_is_failed_without_calling_the_model():

@@ -58,20 +58,73 @@ def test_schema_is_strict_and_ordered():
     assert props["count"] == {"type": "integer", "minimum": 0}
     lesion = props["lesions"]["items"]
     assert lesion["required"] == ["location", "size_mm"]
-    span = props["medications"]["items"]
-    assert span["properties"]["label"] == {"enum": ["MEDICATION"]}
+    # spans default to ["text", "label"] pairs (few generated tokens per mention)
+    assert props["medications"] == {
+        "type": "array",
+        "items": {
+            "type": "array",
+            "prefixItems": [{"type": "string"}, {"enum": ["MEDICATION"]}],
+            "items": False,
+            "minItems": 2,
+            "maxItems": 2,
+        },
+    }
+    listed = layout_task("list", ["MEDICATION"]).json_schema()["properties"]["m"]
+    assert listed["items"]["properties"]["label"] == {"enum": ["MEDICATION"]}
+    grouped = layout_task("by_label", ["A", "B"]).json_schema()["properties"]["m"]
+    assert grouped["required"] == ["A", "B"]
+    assert grouped["properties"]["A"] == {"type": "array", "items": {"type": "string"}}
+
+
+def layout_task(layout, labels):
+    spans = {"type": "spans", "labels": labels, "layout": layout}
+    return Task.model_validate({**FULL, "fields": {"m": spans}})
+
+
+@pytest.mark.parametrize(
+    "layout, answer, bad",
+    [
+        ("pairs", [["x", "B"], ["y", "A"]], ([["x"]], [["x", "C"]], [{"text": "x", "label": "A"}])),
+        ("list", [{"text": "x", "label": "B"}, {"text": "y", "label": "A"}], ([["x", "A"]],)),
+        ("by_label", {"A": ["y"], "B": ["x"]}, ({"A": ["y"]}, {"A": [1], "B": []}, [["x", "A"]])),
+    ],
+)
+def test_each_spans_layout_validates_its_own_form_and_records_get_the_list_form(
+    layout, answer, bad
+):
+    from extractinator.task.spans import output_in_layout, spans_as_list
+
+    task = layout_task(layout, ["A", "B"])
+    model = task.output_model()
+    dumped = model.model_validate({"m": answer}).model_dump(mode="json", by_alias=True)["m"]
+    as_list = spans_as_list(task.fields["m"], dumped)
+    assert sorted((s["text"], s["label"]) for s in as_list) == [("x", "B"), ("y", "A")]
+    for wrong in bad:
+        with pytest.raises(ValidationError):
+            model.model_validate({"m": wrong})
+    # task-file examples are written as [{text, label}] and shown in the model's layout
+    example = [{"text": "x", "label": "B"}, {"text": "y", "label": "A"}]
+    shown = output_in_layout(task.fields, {"m": example, "other": 1})
+    assert shown["other"] == 1
+    assert model.model_validate({"m": shown["m"]})
+    assert spans_as_list(task.fields["m"], shown["m"]) == sorted(
+        example, key=lambda s: s["label"] if layout == "by_label" else 0
+    )
+
+
+GOOD = {
+    "nodule_present": True,
+    "largest_nodule_mm": 14,
+    "count": 2,
+    "side": "left",
+    "lesions": [{"location": "LUL", "size_mm": None}],
+    "medications": [["aspirine", "MEDICATION"]],
+}
 
 
 def test_output_model_validates_types_ranges_enums_and_nulls():
     model = Task.model_validate(FULL).output_model()
-    good = {
-        "nodule_present": True,
-        "largest_nodule_mm": 14,
-        "count": 2,
-        "side": "left",
-        "lesions": [{"location": "LUL", "size_mm": None}],
-        "medications": [{"text": "aspirine", "label": "MEDICATION"}],
-    }
+    good = GOOD
     assert model.model_validate(good).model_dump(by_alias=True)["largest_nodule_mm"] == 14.0
     for bad in (
         {"largest_nodule_mm": 600},
@@ -79,7 +132,7 @@ def test_output_model_validates_types_ranges_enums_and_nulls():
         {"side": "up"},
         {"count": -2},
         {"nodule_present": None},
-        {"medications": [{"text": "x", "label": "DRUG"}]},
+        {"medications": [["x", "DRUG"]]},
     ):
         with pytest.raises(ValidationError):
             model.model_validate({**good, **bad})
@@ -103,6 +156,7 @@ def test_field_names_that_are_not_identifiers_work():
         ({"a": {"type": "spans"}}, "type spans needs a non-empty `labels`"),
         ({"a": {"type": "object", "fields": {"b": {"type": "nope"}}}}, "field 'a.b': unknown"),
         ({"a": {"type": "string", "minimum": 1}}, "`minimum` only applies to integer/number"),
+        ({"a": {"type": "string", "layout": "list"}}, "`layout` only applies to spans"),
         ({"a": {"type": "number", "minimum": 5, "maximum": 1}}, "greater than maximum"),
         ({"a": {"description": "x"}}, "field 'a': missing `type`"),
         (

@@ -9,8 +9,14 @@ from typing import Any
 
 import click
 
-from .config import EngineConfig, GenerationConfig, RunConfig, cache_dir
-from .errors import ExtractinatorError
+from .config import (
+    SAMPLES_NEED_TEMPERATURE,
+    EngineConfig,
+    GenerationConfig,
+    RunConfig,
+    cache_dir,
+)
+from .errors import ConfigError, ExtractinatorError
 
 
 class _OneLineErrors(click.Group):
@@ -96,7 +102,21 @@ def engine_options(f: Any) -> Any:
     return f
 
 
+def samples_option(f: Any) -> Any:
+    """``--samples K``: self-consistency (commands that run a task)."""
+    return click.option(
+        "--samples",
+        default=1,
+        show_default=True,
+        type=click.IntRange(1, 50),
+        help="Answers sampled per case and aggregated by vote (needs --temperature > 0).",
+    )(f)
+
+
 def build_config(**kw: Any) -> RunConfig:
+    samples = kw.get("samples", 1)
+    if samples > 1 and kw["temperature"] == 0:
+        raise ConfigError(SAMPLES_NEED_TEMPERATURE.format(samples=samples))
     return RunConfig(
         engine=EngineConfig(
             kind=kw["engine_kind"],
@@ -113,6 +133,7 @@ def build_config(**kw: Any) -> RunConfig:
             seed=kw["seed"],
             max_tokens=kw["max_tokens"],
             max_reasks=kw["max_reasks"],
+            samples=samples,
         ),
         limit=kw["limit"],
         overwrite=kw.get("overwrite", False),
@@ -151,6 +172,7 @@ def main(verbose: bool) -> None:
     "--encoding", default=None, help="Data file encoding (default: UTF-8, reported fallback)."
 )
 @engine_options
+@samples_option
 def run(task_file: Path, data: Path | None, outdir: Path, **kw: Any) -> None:
     """Run TASK_FILE over DATA (CSV, TSV, JSON, JSONL, Parquet, Excel) into --out."""
     from .runner import run_task
@@ -216,6 +238,43 @@ def demo(example: str, outdir: Path | None, **kw: Any) -> None:
 
     outdir = outdir or cache_dir() / "demo" / example
     run_demo(example, outdir, build_config(**kw))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("labels", type=click.Path(path_type=Path))
+@click.option("--fields", default=None, help="Comma-separated fields (default: all labelled).")
+@click.option(
+    "--out",
+    "outdir",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Where evaluation.json and the plots go (default: RUN_DIR/evaluation).",
+)
+@click.option("--id", "id_column", default=None, help="Id column of LABELS (default: the task's).")
+@click.option("--partial", is_flag=True, help="Allow labelled ids that the run has no record of.")
+@click.option("--encoding", default=None, help="LABELS file encoding (default: UTF-8).")
+def evaluate(
+    run_dir: Path,
+    labels: Path,
+    fields: str | None,
+    outdir: Path | None,
+    id_column: str | None,
+    partial: bool,
+    encoding: str | None,
+) -> None:
+    """Score RUN_DIR against LABELS (a data file with an id and one column per field):
+    accuracy, calibration and a coverage table for choosing a review threshold."""
+    from .reports.console import print_evaluation
+    from .reports.evaluate import evaluate_run, write_evaluation
+
+    names = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
+    result = evaluate_run(
+        run_dir, labels, fields=names, id_column=id_column, partial=partial, encoding=encoding
+    )
+    path = write_evaluation(result, outdir or run_dir / "evaluation")
+    print_evaluation(result)
+    click.echo(f"→ {path}")
 
 
 def _register_layers() -> None:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 EngineKind = Literal["llamacpp", "openai", "ollama"]
 
@@ -58,6 +58,20 @@ class GenerationConfig(BaseModel):
     max_reasks: int = Field(default=2, ge=0, le=5)  # re-asks with the validation error
     # probabilities of each allowed value of top-level boolean/enum fields (engines that can)
     probabilities: bool = True
+    # self-consistency: answers sampled per case, aggregated by vote (needs temperature > 0)
+    samples: int = Field(default=1, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _samples_need_temperature(self) -> GenerationConfig:
+        if self.samples > 1 and self.temperature == 0:
+            raise ValueError(SAMPLES_NEED_TEMPERATURE.format(samples=self.samples))
+        return self
+
+
+SAMPLES_NEED_TEMPERATURE = (
+    "--samples {samples} needs a temperature above 0 (at temperature 0 every sample is the "
+    "same answer): pass --temperature, e.g. --temperature 0.7"
+)
 
 
 class RunConfig(BaseModel):

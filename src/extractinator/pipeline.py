@@ -1,4 +1,5 @@
-"""The spine for one case: prompt -> engine -> validate (re-ask) -> ground spans -> record."""
+"""The spine for one case: prompt -> engine -> validate (re-ask) -> [aggregate samples] ->
+ground spans and evidence -> record."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from pydantic import BaseModel
 
 from .align import align_spans
 from .config import GenerationConfig
+from .consistency import aggregate, agrees, average_probabilities, vote_probabilities
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
 from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
+from .evidence import ground_evidence
 from .prompt import build_messages
 from .records import Record, RecordError, record_key
+from .task.evidence import split_evidence
+from .task.spans import spans_as_list
 from .task.spec import Example, Task
-from .validate import InvalidOutput, reask_message, validate_output
+from .validate import InvalidOutput, reask_message, validate_output, validate_repaired
 
 
 @dataclass
@@ -44,12 +49,131 @@ class CompiledTask:
 def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any]:
     """Replace each spans field's [{text, label}] with aligned spans carrying offsets."""
     for name in task.span_fields():
-        spans = output.get(name)
+        spans = spans_as_list(task.fields[name], output.get(name))
         if not spans:
+            output[name] = [] if output.get(name) is not None else None
             continue
         aligned = align_spans(text, [(s["text"], s["label"]) for s in spans])
         output[name] = [a.model_dump() for a in aligned]
     return output
+
+
+@dataclass
+class _Sample:
+    """One sampled answer after its validate/re-ask loop."""
+
+    output: dict[str, Any] | None = None  # validated, quote keys taken out
+    quotes: dict[str, str | None] = field(default_factory=dict)
+    error: RecordError | None = None
+    raw_output: str | None = None
+    attempts: int = 0
+    prompt_tokens: int = 0
+    prompt_tokens_evaluated: int | None = None
+    completion_tokens: int = 0
+    prompt_seconds: float | None = None
+    generation_seconds: float | None = None
+    option_probs: dict[str, dict[str, float]] | None = None
+    probability_method: str | None = None
+    repaired: str | None = None  # why the answer was cut and closed (see REPAIRED)
+
+
+async def _sample(
+    compiled: CompiledTask,
+    engine: Engine,
+    gen: GenerationConfig,
+    text: str,
+    examples: list[Example] | None,
+    seed: int | None,
+) -> _Sample:
+    """Ask, validate, and re-ask with the validation error until valid or out of re-asks."""
+    sample = _Sample()
+    extra: list[Message] = []
+    for attempt in range(gen.max_reasks + 1):
+        request = GenerationRequest(
+            messages=build_messages(compiled.task, text, examples=examples, followup=extra),
+            json_schema=compiled.schema,
+            schema_key=compiled.fingerprint,
+            max_tokens=gen.max_tokens,
+            temperature=gen.temperature,
+            seed=seed,
+            option_fields=(compiled.option_fields or None) if gen.probabilities else None,
+        )
+        try:
+            last = await engine.generate(request)
+        except EngineUnreachable:
+            raise
+        except ContextOverflow as e:
+            sample.error = RecordError(type="context_overflow", message=str(e))
+            sample.prompt_tokens = e.prompt_tokens
+            break
+        except EngineError as e:
+            sample.error = RecordError(type="engine_error", message=str(e))
+            break
+        sample.attempts = attempt + 1
+        _add_tokens(sample, last)
+        try:
+            output = validate_output(last.text, compiled.model)
+        except InvalidOutput as e:
+            cut_off = last.finish_reason in ("length", "repetition")
+            repaired = validate_repaired(last.text, compiled.model) if cut_off else None
+            if repaired is not None:  # keep what was complete, and say so in the record
+                output = repaired
+                sample.repaired = REPAIRED[last.finish_reason]
+                _accept(sample, compiled, output, last)
+                break
+            kind = "truncated" if last.finish_reason == "length" else e.kind
+            if last.finish_reason == "repetition":
+                kind = "repetition"
+            message = str(e)
+            if kind == "truncated":
+                message = f"the answer hit the output budget of {gen.max_tokens} tokens: {e}"
+            if kind == "repetition":
+                message = f"the answer started repeating itself and was stopped: {e}"
+            sample.error = RecordError(type=kind, message=message)
+            sample.raw_output = last.text
+            if kind in ("truncated", "repetition"):
+                break  # asking again with the same budget would truncate again
+            extra = extra + [
+                Message(role="assistant", content=last.text),
+                Message(role="user", content=reask_message(e)),
+            ]
+            continue
+        _accept(sample, compiled, output, last)
+        break
+    return sample
+
+
+REPAIRED = {
+    "length": "the answer hit the output budget; kept its complete entries",
+    "repetition": "the answer started repeating itself; kept it up to the first repeat",
+}
+
+
+def _accept(
+    sample: _Sample, compiled: CompiledTask, output: dict[str, Any], last: GenerationResult
+) -> None:
+    sample.error = None
+    sample.raw_output = last.text if sample.repaired else None
+    sample.quotes = split_evidence(compiled.task, output)
+    sample.output = output
+    sample.option_probs = last.option_probs
+    sample.probability_method = last.probability_method
+
+
+def _add_tokens(sample: _Sample, result: GenerationResult) -> None:
+    sample.prompt_tokens += result.prompt_tokens
+    sample.completion_tokens += result.completion_tokens
+    if result.prompt_tokens_evaluated is not None:
+        sample.prompt_tokens_evaluated = (
+            sample.prompt_tokens_evaluated or 0
+        ) + result.prompt_tokens_evaluated
+    sample.prompt_seconds = _add_seconds(sample.prompt_seconds, result.prompt_seconds)
+    sample.generation_seconds = _add_seconds(sample.generation_seconds, result.generation_seconds)
+
+
+def _add_seconds(total: float | None, more: float | None) -> float | None:
+    """Sum engine-reported timings, staying None while no attempt reported any."""
+    return total if more is None else (total or 0.0) + more
 
 
 async def extract_case(
@@ -62,7 +186,8 @@ async def extract_case(
     examples: list[Example] | None = None,
 ) -> Record:
     """Run one case to a record. Never raises for a per-case problem; EngineUnreachable
-    propagates because no later case can succeed either."""
+    propagates because no later case can succeed either. With ``gen.samples`` K > 1 the
+    case is answered K times (seed, seed + 1, ...) and the valid answers are aggregated."""
     started = time.perf_counter()
     key = record_key(case_id, text, compiled.fingerprint, engine.model_id)
     record = Record(id=case_id, row=row, status="failed", key=key)
@@ -70,58 +195,110 @@ async def extract_case(
         record.error = RecordError(type="empty_input", message="the input text is empty")
         return record
 
-    extra: list[Message] = []
-    last: GenerationResult | None = None
-    for attempt in range(gen.max_reasks + 1):
-        request = GenerationRequest(
-            messages=build_messages(compiled.task, text, examples=examples, followup=extra),
-            json_schema=compiled.schema,
-            schema_key=compiled.fingerprint,
-            max_tokens=gen.max_tokens,
-            temperature=gen.temperature,
-            seed=gen.seed,
-            option_fields=(compiled.option_fields or None) if gen.probabilities else None,
-        )
-        try:
-            last = await engine.generate(request)
-        except EngineUnreachable:
-            raise
-        except ContextOverflow as e:
-            record.error = RecordError(type="context_overflow", message=str(e))
-            record.prompt_tokens = e.prompt_tokens
-            break
-        except EngineError as e:
-            record.error = RecordError(type="engine_error", message=str(e))
-            break
-        record.attempts = attempt + 1
-        record.prompt_tokens += last.prompt_tokens
-        record.completion_tokens += last.completion_tokens
-        if last.prompt_tokens_evaluated is not None:
-            record.prompt_tokens_evaluated = (
-                record.prompt_tokens_evaluated or 0
-            ) + last.prompt_tokens_evaluated
-        try:
-            output = validate_output(last.text, compiled.model)
-        except InvalidOutput as e:
-            kind = "truncated" if last.finish_reason == "length" else e.kind
-            message = str(e)
-            if kind == "truncated":
-                message = f"the answer hit the output budget of {gen.max_tokens} tokens: {e}"
-            record.error = RecordError(type=kind, message=message)
-            record.raw_output = last.text
-            if kind == "truncated":
-                break  # asking again with the same budget would truncate again
-            extra = extra + [
-                Message(role="assistant", content=last.text),
-                Message(role="user", content=reask_message(e)),
-            ]
-            continue
-        record.status = "ok"
-        record.error = None
-        record.raw_output = None
-        record.output = ground_spans(compiled.task, output, text)
-        record.probabilities = last.option_probs
-        record.probability_method = last.probability_method
-        break
+    samples: list[_Sample] = []
+    for i in range(gen.samples):
+        seed = None if gen.seed is None else gen.seed + i
+        samples.append(await _sample(compiled, engine, gen, text, examples, seed))
+        if samples[-1].error and samples[-1].error.type == "context_overflow":
+            break  # the prompt is the same for every sample: none can fit
+    _fill_record(record, compiled, gen, samples, text)
     record.seconds = round(time.perf_counter() - started, 4)
     return record
+
+
+def _fill_record(
+    record: Record,
+    compiled: CompiledTask,
+    gen: GenerationConfig,
+    samples: list[_Sample],
+    text: str,
+) -> None:
+    """Token counts summed over the samples; the single answer, or the aggregate."""
+    task = compiled.task
+    for s in samples:
+        record.attempts += s.attempts
+        record.prompt_tokens += s.prompt_tokens
+        record.completion_tokens += s.completion_tokens
+        if s.prompt_tokens_evaluated is not None:
+            record.prompt_tokens_evaluated = (
+                record.prompt_tokens_evaluated or 0
+            ) + s.prompt_tokens_evaluated
+        record.prompt_seconds = _add_seconds(record.prompt_seconds, s.prompt_seconds)
+        record.generation_seconds = _add_seconds(record.generation_seconds, s.generation_seconds)
+    valid = [s for s in samples if s.output is not None]
+    failed = [s for s in samples if s.output is None]
+    if gen.samples > 1 and failed:
+        record.sample_errors = [s.error for s in failed if s.error is not None]
+    if not valid:
+        first = failed[0]
+        record.error = first.error
+        if gen.samples > 1 and first.error is not None:
+            record.error = RecordError(
+                type=first.error.type,
+                message=f"all {len(samples)} samples failed; sample 1: {first.error.message}",
+            )
+        record.raw_output = first.raw_output
+        return
+    record.status = "ok"
+    if gen.samples == 1:
+        chosen = valid[0]
+        output = chosen.output or {}
+        record.repaired = chosen.repaired
+        record.raw_output = chosen.raw_output
+        quotes = chosen.quotes
+        record.probabilities = chosen.option_probs
+        record.probability_method = chosen.probability_method
+    else:
+        outputs = [_spans_as_lists(task, s.output or {}) for s in valid]
+        consensus = aggregate(task.fields, outputs)
+        output = consensus.output
+        record.agreement = consensus.agreement
+        record.samples = outputs
+        quotes = _agreeing_quotes(task, valid, outputs, output)
+        _set_probabilities(record, compiled, gen, valid, outputs)
+    if quotes:
+        record.evidence = ground_evidence(text, quotes, output)
+    record.output = ground_spans(task, output, text)
+
+
+def _spans_as_lists(task: Task, output: dict[str, Any]) -> dict[str, Any]:
+    """A sample's output with spans fields as ``[{text, label}]`` (as records hold them)."""
+    out = dict(output)
+    for name in task.span_fields():
+        if out.get(name) is not None:
+            out[name] = spans_as_list(task.fields[name], out[name])
+    return out
+
+
+def _agreeing_quotes(
+    task: Task, valid: list[_Sample], outputs: list[dict[str, Any]], aggregate: dict[str, Any]
+) -> dict[str, str | None]:
+    """Per evidence field, the quote of the first sample whose value is the aggregate's."""
+    quotes: dict[str, str | None] = {}
+    for name in task.evidence_fields():
+        spec = task.fields[name]
+        at = next(
+            (i for i, o in enumerate(outputs) if agrees(spec, o.get(name), aggregate[name])), 0
+        )
+        quotes[name] = valid[at].quotes.get(name)
+    return quotes
+
+
+def _set_probabilities(
+    record: Record,
+    compiled: CompiledTask,
+    gen: GenerationConfig,
+    valid: list[_Sample],
+    outputs: list[dict[str, Any]],
+) -> None:
+    """The engine's option probabilities averaged over the samples when every sample has
+    them, else the vote fractions over the allowed values ("sampling")."""
+    if not gen.probabilities or not compiled.option_fields:
+        return
+    scored = [s.option_probs for s in valid if s.option_probs]
+    if len(scored) == len(valid):
+        record.probabilities = average_probabilities(scored)
+        record.probability_method = valid[0].probability_method
+    else:
+        record.probabilities = vote_probabilities(compiled.option_fields, outputs)
+        record.probability_method = "sampling"

@@ -15,9 +15,11 @@ import json
 from typing import Any
 
 from .engines.base import Message
+from .task.evidence import evidence_key, example_with_evidence
+from .task.spans import output_in_layout
 from .task.spec import Example, FieldSpec, Task
 
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"
 
 RULES = """Rules:
 - Answer with one JSON object with exactly the keys listed above, and nothing else.
@@ -56,6 +58,18 @@ def describe_type(spec: FieldSpec) -> str:
             f'"{name}": {describe_type(sub)}' for name, sub in (spec.fields or {}).items()
         )
         desc = "object with {" + inner + "}"
+    elif t == "spans" and spec.span_layout == "by_label":
+        labels = ", ".join(spec.label_names)
+        desc = (
+            "object with one list per label (" + labels + "): the text of every mention of "
+            "that label, copied exactly from the report, in order of appearance"
+        )
+    elif t == "spans" and spec.span_layout == "pairs":
+        labels = ", ".join(spec.label_names)
+        desc = (
+            'list of ["text", "label"] pairs, label one of ' + labels + "; one pair per "
+            "mention, text copied exactly from the report, in order of appearance"
+        )
     elif t == "spans":
         labels = ", ".join(spec.label_names)
         desc = (
@@ -89,11 +103,29 @@ def _field_lines(fields: dict[str, FieldSpec], indent: str = "") -> list[str]:
     return lines
 
 
+def _output_key_lines(task: Task) -> list[str]:
+    """The field lines, with each evidence field's quote key listed right before it."""
+    wanted = set(task.evidence_fields())
+    if not wanted:
+        return _field_lines(task.fields)
+    lines = []
+    for name, spec in task.fields.items():
+        if name in wanted:
+            lines.append(
+                f'- "{evidence_key(name)}" (text, or null): the exact words from the report '
+                f'that support "{name}", copied character for character (same spelling, no '
+                "translation, a short phrase or sentence); null when the report says nothing "
+                "about it"
+            )
+        lines.extend(_field_lines({name: spec}))
+    return lines
+
+
 def system_prompt(task: Task) -> str:
     parts = [
         "You extract structured data from clinical reports.",
         task.description.strip(),
-        "Output keys:\n" + "\n".join(_field_lines(task.fields)),
+        "Output keys:\n" + "\n".join(_output_key_lines(task)),
         RULES,
     ]
     return "\n\n".join(parts)
@@ -123,7 +155,13 @@ def build_messages(
     for ex in [*task.examples, *(examples or [])]:
         messages.append(Message(role="user", content=format_input(ex.input)))
         messages.append(
-            Message(role="assistant", content=json.dumps(ex.output, ensure_ascii=False))
+            Message(
+                role="assistant",
+                content=json.dumps(
+                    output_in_layout(task.fields, example_with_evidence(task, ex.output)),
+                    ensure_ascii=False,
+                ),
+            )
         )
     messages.append(Message(role="user", content=case_text(text)))
     messages.extend(followup or [])

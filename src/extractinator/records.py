@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .align import Alignment
+
 Status = Literal["ok", "failed"]
 
 
@@ -17,6 +19,17 @@ class RecordError(BaseModel):
     message: str
 
 
+class Evidence(BaseModel):
+    """The model's verbatim quote for one field, grounded in the input text."""
+
+    quote: str | None
+    start: int | None = None
+    end: int | None = None
+    alignment: Alignment = "none"
+    # False when the quote is not in the text, or is missing while a value was given
+    supported: bool
+
+
 class Record(BaseModel):
     """What the pipeline produced for one case: the validated output, or why there is none."""
 
@@ -25,16 +38,28 @@ class Record(BaseModel):
     status: Status
     output: dict[str, Any] | None = None
     error: RecordError | None = None
-    raw_output: str | None = None  # the model's last answer, kept when the case failed
+    raw_output: str | None = None  # the model's last answer, kept when failed or repaired
+    # set when a cut-off answer (output budget, or stopped repeating itself) was closed
+    # after its last complete entry and accepted: says why; raw_output holds the original
+    repaired: str | None = None
     attempts: int = 0  # model calls (1 + re-asks)
     prompt_tokens: int = 0
     prompt_tokens_evaluated: int | None = None
     completion_tokens: int = 0
     seconds: float = 0.0
+    # engine-reported prompt / generation time summed over attempts (None if not reported)
+    prompt_seconds: float | None = None
+    generation_seconds: float | None = None
     key: str = ""  # resume key: id + text + task + model
     # field -> {value: probability} for boolean/enum fields, and how it was obtained
     probabilities: dict[str, dict[str, float]] | None = None
     probability_method: str | None = None
+    # self-consistency (--samples K > 1): per top-level field, the fraction of valid samples
+    # agreeing with `output`; the valid samples' outputs; the errors of the failed samples
+    agreement: dict[str, float] | None = None
+    samples: list[dict[str, Any]] | None = None
+    sample_errors: list[RecordError] | None = None
+    evidence: dict[str, Evidence] | None = None  # field -> grounded quote (evidence fields)
     extra: dict[str, Any] = Field(default_factory=dict)  # layer-specific data (e.g. DRAGON)
 
     @property

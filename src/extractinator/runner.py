@@ -34,6 +34,7 @@ class RunTotals:
     ok: int = 0
     failed: int = 0
     skipped: int = 0
+    repaired: int = 0  # ok, but from a cut-off answer closed after its last complete entry
     prompt_tokens: int = 0
     prompt_tokens_evaluated: int = 0
     completion_tokens: int = 0
@@ -42,6 +43,7 @@ class RunTotals:
     def add(self, record: Record) -> None:
         if record.ok:
             self.ok += 1
+            self.repaired += record.repaired is not None
         else:
             self.failed += 1
         self.prompt_tokens += record.prompt_tokens
@@ -55,7 +57,8 @@ class RunTotals:
 
     def summary(self) -> str:
         return (
-            f"ok {self.ok} · failed {self.failed} · skipped (already done) {self.skipped} · "
+            f"ok {self.ok}{f' ({self.repaired} repaired)' if self.repaired else ''} · "
+            f"failed {self.failed} · skipped (already done) {self.skipped} · "
             f"prompt tokens {self.prompt_tokens} (evaluated {self.prompt_tokens_evaluated}) · "
             f"generated {self.completion_tokens} · {self.seconds:.1f} s · "
             f"{self.cases_per_min:.1f} cases/min"

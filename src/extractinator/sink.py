@@ -12,7 +12,7 @@ import csv
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,12 +148,18 @@ class RunDir:
                 yield Record.model_validate_json(fh.readline())
 
     def export(self) -> None:
-        """records.json (a list) and records.csv (one column per top-level output field)."""
+        """records.json (a list) and records.csv (one column per top-level output field,
+        followed where present by its `_agreement`, `_evidence` and `_supported` columns)."""
         if not self.records_path.exists():
             return
         fields: dict[str, None] = {}
+        agreed: set[str] = set()
+        quoted: set[str] = set()
         for rec in self.latest_records():
             fields.update(dict.fromkeys(rec.output or {}))
+            agreed.update(rec.agreement or {})
+            quoted.update(rec.evidence or {})
+        columns = _output_columns(list(fields), agreed, quoted)
         json_tmp = self.path / (EXPORT_JSON + ".tmp")
         csv_tmp = self.path / (EXPORT_CSV + ".tmp")
         with (
@@ -161,23 +167,42 @@ class RunDir:
             csv_tmp.open("w", encoding="utf-8", newline="") as cf,
         ):
             writer = csv.writer(cf)
-            writer.writerow(["id", "status", "error_type", "error_message", *fields])
+            writer.writerow(["id", "status", "error_type", "error_message", *columns])
             jf.write("[")
             for i, rec in enumerate(self.latest_records()):
                 jf.write(("," if i else "") + "\n  " + rec.model_dump_json())
-                out = rec.output or {}
                 writer.writerow(
                     [
                         rec.id,
                         rec.status,
                         rec.error.type if rec.error else "",
                         rec.error.message if rec.error else "",
-                        *(_cell(out.get(f)) for f in fields),
+                        *(_cell(cell(rec)) for cell in columns.values()),
                     ]
                 )
             jf.write("\n]\n")
         os.replace(json_tmp, self.path / EXPORT_JSON)
         os.replace(csv_tmp, self.path / EXPORT_CSV)
+
+
+def _output_columns(
+    fields: list[str], agreed: set[str], quoted: set[str]
+) -> dict[str, Callable[[Record], Any]]:
+    """CSV header -> how to read the cell from a record."""
+    columns: dict[str, Callable[[Record], Any]] = {}
+    for f in fields:
+        columns[f] = lambda rec, f=f: (rec.output or {}).get(f)
+        if f in agreed:
+            columns[f"{f}_agreement"] = lambda rec, f=f: (rec.agreement or {}).get(f)
+        if f in quoted:
+            columns[f"{f}_evidence"] = lambda rec, f=f: _evidence(rec, f, "quote")
+            columns[f"{f}_supported"] = lambda rec, f=f: _evidence(rec, f, "supported")
+    return columns
+
+
+def _evidence(rec: Record, field_name: str, attr: str) -> Any:
+    ev = (rec.evidence or {}).get(field_name)
+    return getattr(ev, attr) if ev is not None else None
 
 
 def _cell(value: Any) -> Any:

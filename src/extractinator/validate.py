@@ -69,6 +69,62 @@ def validate_output(text: str, model: type[BaseModel]) -> dict[str, Any]:
     return result
 
 
+def close_truncated_json(text: str) -> list[str]:
+    """An answer cut off mid-way (output budget, or stopped in a loop) made whole: cut
+    after a complete element inside a list or object and close what is open. Returns the
+    candidates, longest first (empty when nothing complete can be kept); the caller keeps
+    the first that validates (a cut inside a list entry leaves that entry incomplete)."""
+    start = text.find("{")
+    if start < 0:
+        return []
+    stack: list[str] = []
+    in_string = escaped = False
+    after_colon = False  # the string being read is an object value, not a key
+    string_is_value = False
+    cuts: list[tuple[int, str]] = []
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+                if stack and (stack[-1] == "]" or string_is_value):
+                    cuts.append((i + 1, "".join(reversed(stack))))
+            continue
+        if ch == '"':
+            in_string = True
+            string_is_value = bool(stack) and stack[-1] == "}" and after_colon
+            after_colon = False
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+            after_colon = False
+        elif ch in "}]":
+            if not stack:
+                return []
+            stack.pop()
+            if not stack:
+                return [text[start : i + 1]]  # the object was complete after all
+            cuts.append((i + 1, "".join(reversed(stack))))
+        elif ch == ":":
+            after_colon = True
+        elif ch == ",":
+            after_colon = False
+    return list(dict.fromkeys(text[start:cut] + closers for cut, closers in reversed(cuts)))
+
+
+def validate_repaired(text: str, model: type[BaseModel]) -> dict[str, Any] | None:
+    """The longest closed-off version of a cut-off answer that validates, or None."""
+    for candidate in close_truncated_json(text)[:50]:
+        try:
+            return validate_output(candidate, model)
+        except InvalidOutput:
+            continue
+    return None
+
+
 def reask_message(error: InvalidOutput) -> str:
     return (
         f"That answer was not valid: {error}. Check the report again (units, decimal commas, "

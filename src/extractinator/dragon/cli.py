@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..cli import build_config, engine_options
+from ..cli import build_config, engine_options, samples_option
 
 
 @click.group()
@@ -44,6 +44,7 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace runs made with another task/model.")
 @engine_options
+@samples_option
 def run_cmd(
     input_dir: Path,
     output_dir: Path,
@@ -83,6 +84,12 @@ def run_cmd(
     is_flag=True,
     help="Score only the cases that have predictions (after a --limit run).",
 )
+@click.option(
+    "--calibration",
+    "calibration_dir",
+    type=click.Path(path_type=Path),
+    help="Also write ECE, reliability and coverage of the binary tasks' P(true) here.",
+)
 def evaluate_cmd(
     ground_truth_dir: Path,
     predictions_dir: Path,
@@ -90,6 +97,7 @@ def evaluate_cmd(
     tasks: tuple[str, ...],
     output: Path | None,
     partial: bool,
+    calibration_dir: Path | None,
 ) -> None:
     """Score predictions with each task's official metric and the DRAGON utility score."""
     from .evaluate import evaluate, format_table
@@ -103,3 +111,20 @@ def evaluate_cmd(
         partial=partial,
     )
     click.echo(format_table(result))
+    if calibration_dir is not None:
+        from rich.console import Console
+
+        from ..reports.console import print_calibration
+        from ..reports.dragon_calibration import dragon_calibration
+
+        reports, notes = dragon_calibration(
+            ground_truth_dir,
+            predictions_dir,
+            calibration_dir,
+            folds=tuple(folds) or (0, 1, 2, 3, 4),
+            tasks=_split(tasks),
+        )
+        print_calibration(reports, Console(), what="task")
+        for note in notes:
+            click.echo(f"note: {note}")
+        click.echo(f"calibration: {calibration_dir}/calibration.json")

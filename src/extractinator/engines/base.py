@@ -51,7 +51,9 @@ class GenerationResult(BaseModel):
     seconds: float = 0.0
     prompt_seconds: float | None = None  # engine-reported prompt processing time
     generation_seconds: float | None = None  # engine-reported generation time
-    finish_reason: str = "stop"  # "stop" or "length"
+    # "stop", "length" (output budget) or "repetition" (stopped in a loop; the text is cut
+    # after the loop's first copy)
+    finish_reason: str = "stop"
     logprobs: list[TokenLogprob] | None = None
     # set when `text` had reasoning (<think>...</think>) stripped from it
     reasoning: str | None = None

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..errors import ContextOverflow, EngineError, ModelError
 from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
 from .base import GenerationRequest, GenerationResult, strip_reasoning
 from .options import literal_to_key, normalise, top_level_value_starts
+from .repetition import RepetitionGuard
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,34 @@ def gguf_sha256(path: Path) -> str:
     stamp_dir.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps({"key": key, "sha256": digest}))
     return digest
+
+
+@dataclass
+class ScoringTotals:
+    """Option scoring's cost over the engine's life. It runs after generation (decodes on
+    the KV cache) and is not in GenerationResult's prompt/generation seconds."""
+
+    requests: int = 0
+    seconds: float = 0.0  # wall time
+    decode_seconds: float = 0.0  # llama.cpp's own decode time
+    tokens: int = 0  # tokens llama.cpp evaluated
+
+
+def _perf_reset(llm: Any) -> None:
+    import llama_cpp
+
+    llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
+
+
+def _perf(llm: Any) -> Any | None:
+    """llama.cpp's decode counters since the last reset: t_p_eval_ms/n_p_eval (multi-token
+    decodes: the prompt), t_eval_ms/n_eval (one-token decodes: generation); None when the
+    context was made with no_perf."""
+    import llama_cpp
+
+    if llm.context_params.no_perf:
+        return None
+    return llama_cpp.llama_perf_context(llm._ctx.ctx)
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
@@ -114,6 +144,7 @@ class LlamaCppEngine:
             bos_token=model.token_get_text(self._llm.token_bos()),
         )
         self._grammars: dict[str, Any] = {}
+        self.scoring = ScoringTotals()
         self._lock = threading.Lock()  # loop-agnostic: one sequence at a time
 
     @property
@@ -171,6 +202,10 @@ class LlamaCppEngine:
         evaluated = max(len(tokens) - cached, 1)
         grammar = self._grammar(request)
         started = time.perf_counter()
+        from llama_cpp import StoppingCriteriaList
+
+        _perf_reset(llm)
+        guard = RepetitionGuard(len(tokens))
         try:
             out = llm.create_completion(
                 prompt=tokens,
@@ -179,15 +214,26 @@ class LlamaCppEngine:
                 seed=request.seed,
                 grammar=grammar,
                 stream=False,
+                stopping_criteria=StoppingCriteriaList([guard]),
             )
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"llama.cpp generation failed: {e}") from e
+        perf = _perf(llm)
         choice = out["choices"][0]  # type: ignore[index]
+        finish_reason = choice.get("finish_reason") or "stop"
+        if guard.cut is not None:  # keep the text up to the first copy of the loop
+            choice["text"] = llm.detokenize(guard.generated[: guard.cut]).decode(
+                "utf-8", errors="replace"
+            )
+            finish_reason = "repetition"
         text, reasoning = strip_reasoning(choice["text"])
         usage = out["usage"]  # type: ignore[index]
         option_probs = None
         if request.option_fields and not reasoning:
+            scoring_started = time.perf_counter()
+            _perf_reset(llm)
             option_probs = self._score_options(tokens, text, request.option_fields)
+            self._count_scoring(time.perf_counter() - scoring_started)
         seconds = time.perf_counter() - started
         return GenerationResult(
             option_probs=option_probs,
@@ -198,8 +244,18 @@ class LlamaCppEngine:
             completion_tokens=usage["completion_tokens"],
             prompt_tokens_evaluated=evaluated,
             seconds=seconds,
-            finish_reason=choice.get("finish_reason") or "stop",
+            prompt_seconds=perf.t_p_eval_ms / 1000 if perf is not None else None,
+            generation_seconds=perf.t_eval_ms / 1000 if perf is not None else None,
+            finish_reason=finish_reason,
         )
+
+    def _count_scoring(self, seconds: float) -> None:
+        perf = _perf(self._llm)
+        self.scoring.requests += 1
+        self.scoring.seconds += seconds
+        if perf is not None:
+            self.scoring.decode_seconds += (perf.t_p_eval_ms + perf.t_eval_ms) / 1000
+            self.scoring.tokens += perf.n_p_eval + perf.n_eval
 
     def _next_logits(self, tokens: list[int]) -> Any:
         """Make the KV cache hold ``tokens`` (reusing the longest cached prefix) and return

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from .evidence import model_with_evidence, schema_with_evidence
+
 if TYPE_CHECKING:
     from .spec import FieldSpec, Task
 
@@ -36,6 +38,26 @@ def field_json_schema(spec: FieldSpec) -> dict[str, Any]:
         schema = {"type": "array", "items": field_json_schema(spec.items)}
     elif t == "object":
         schema = object_schema(spec.fields or {})
+    elif t == "spans" and spec.span_layout == "by_label":
+        schema = {
+            "type": "object",
+            "properties": {
+                label: {"type": "array", "items": {"type": "string"}} for label in spec.label_names
+            },
+            "required": spec.label_names,
+            "additionalProperties": False,
+        }
+    elif t == "spans" and spec.span_layout == "pairs":
+        schema = {
+            "type": "array",
+            "items": {
+                "type": "array",
+                "prefixItems": [{"type": "string"}, {"enum": spec.label_names}],
+                "items": False,
+                "minItems": 2,
+                "maxItems": 2,
+            },
+        }
     elif t == "spans":
         schema = {
             "type": "array",
@@ -66,7 +88,7 @@ def object_schema(fields: dict[str, FieldSpec]) -> dict[str, Any]:
 
 
 def task_json_schema(task: Task) -> dict[str, Any]:
-    return object_schema(task.fields)
+    return schema_with_evidence(task, object_schema(task.fields))
 
 
 class SpanOut(BaseModel):
@@ -100,6 +122,17 @@ def _python_type(spec: FieldSpec, path: str) -> Any:
         py = list[_python_type(spec.items, f"{path}[]")]  # type: ignore[misc]
     elif t == "object":
         py = _model(spec.fields or {}, path)
+    elif t == "spans" and spec.span_layout == "by_label":
+        py = create_model(  # type: ignore[call-overload]
+            f"Spans_{_safe(path)}",
+            __config__=ConfigDict(extra="ignore", populate_by_name=False),
+            **{
+                f"l{i}_{_safe(label)}": (list[str], Field(alias=label))
+                for i, label in enumerate(spec.label_names)
+            },
+        )
+    elif t == "spans" and spec.span_layout == "pairs":
+        py = list[tuple[str, Literal[tuple(spec.label_names)]]]  # type: ignore[misc]
     elif t == "spans":
         labels = tuple(spec.label_names)
         py = list[  # type: ignore[misc]
@@ -136,5 +169,5 @@ def task_output_model(task: Task) -> type[BaseModel]:
     """A pydantic model that validates one answer; dump it with ``by_alias=True``."""
     key = task.fingerprint()
     if key not in _CACHE:
-        _CACHE[key] = _model(task.fields, "")
+        _CACHE[key] = model_with_evidence(task, _model(task.fields, ""))
     return _CACHE[key]

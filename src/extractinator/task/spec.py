@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FieldType = Literal["boolean", "integer", "number", "string", "enum", "list", "object", "spans"]
 FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
 EnumValue = str | int | float | bool
+SpanLayout = Literal["pairs", "list", "by_label"]
+DEFAULT_SPAN_LAYOUT: SpanLayout = "pairs"
 
 
 class FieldSpec(BaseModel):
@@ -32,6 +34,11 @@ class FieldSpec(BaseModel):
     items: FieldSpec | None = None  # list
     fields: dict[str, FieldSpec] | None = None  # object
     labels: list[str] | dict[str, str] | None = None  # spans: labels, or label -> description
+    # spans: how the model writes them (records hold [{"text", "label"}] whatever the layout):
+    # "pairs": [["text", "LABEL"], ...] in text order; "list": [{"text": .., "label": ..}, ..]
+    # (the same, ~1.6x the generated tokens); "by_label": {"LABEL": ["text", ...], ...}
+    # (fewest tokens, but mentions of different labels are no longer interleaved).
+    layout: SpanLayout | None = None
     evidence: bool = False  # ask for a verbatim supporting quote (see the confidence layer)
 
     @model_validator(mode="after")
@@ -56,6 +63,8 @@ class FieldSpec(BaseModel):
             raise ValueError("type spans needs a non-empty `labels` list")
         if t != "spans" and self.labels is not None:
             raise ValueError(f"`labels` only applies to spans fields, not {t}")
+        if t != "spans" and self.layout is not None:
+            raise ValueError(f"`layout` only applies to spans fields, not {t}")
         if t not in ("integer", "number"):
             for attr in ("minimum", "maximum", "unit"):
                 if getattr(self, attr) is not None:
@@ -63,6 +72,10 @@ class FieldSpec(BaseModel):
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"minimum {self.minimum} is greater than maximum {self.maximum}")
         return self
+
+    @property
+    def span_layout(self) -> SpanLayout:
+        return self.layout or DEFAULT_SPAN_LAYOUT
 
     @property
     def label_names(self) -> list[str]:
@@ -91,6 +104,8 @@ class Task(BaseModel):
     id: str | None = None
     fields: dict[str, FieldSpec] = Field(min_length=1)
     examples: list[Example] = Field(default_factory=list)
+    # ask for a verbatim supporting quote before every top-level field (spans excepted)
+    evidence: bool = False
 
     @model_validator(mode="after")
     def _check_fields(self) -> Task:
@@ -101,6 +116,7 @@ class Task(BaseModel):
             _check_no_nested_spans(name, spec)
         if isinstance(self.input, list) and not self.input:
             raise ValueError("`input` lists no columns")
+        _check_evidence(self.fields, self.evidence_fields())
         return self
 
     @property
@@ -109,7 +125,9 @@ class Task(BaseModel):
 
     def fingerprint(self) -> str:
         """A hash of everything that changes what the model is asked (resume key part)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        # `evidence` is left out while off, so tasks written before it keep their fingerprint
+        dumped = self.model_dump(mode="json", exclude=None if self.evidence else {"evidence"})
+        canonical = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def json_schema(self) -> dict[str, Any]:
@@ -124,6 +142,12 @@ class Task(BaseModel):
 
     def span_fields(self) -> list[str]:
         return [n for n, s in self.fields.items() if s.type == "spans"]
+
+    def evidence_fields(self) -> list[str]:
+        """Top-level fields that get a supporting quote (``<field>_evidence``)."""
+        return [
+            n for n, s in self.fields.items() if s.evidence or (self.evidence and s.type != "spans")
+        ]
 
 
 def _check_name(name: str) -> None:
@@ -144,3 +168,24 @@ def _check_no_nested_spans(path: str, spec: FieldSpec) -> None:
                 f"field '{child_path}': spans fields must be top-level fields of the task"
             )
         _check_no_nested_spans(child_path, child)
+
+
+def _check_evidence(fields: dict[str, FieldSpec], with_evidence: list[str]) -> None:
+    """`evidence` applies to top-level non-spans fields, whose quote key must be free."""
+    for name, spec in fields.items():
+        if spec.evidence and spec.type == "spans":
+            raise ValueError(
+                f"field '{name}': `evidence` does not apply to spans (they are grounded already)"
+            )
+        if name in with_evidence and f"{name}_evidence" in fields:
+            raise ValueError(
+                f"field '{name}_evidence': the name is taken by the evidence quote of '{name}'"
+            )
+        stack = [(f"{name}[]", spec.items)] if spec.items else []
+        stack += [(f"{name}.{k}", v) for k, v in (spec.fields or {}).items()]
+        while stack:
+            path, child = stack.pop()
+            if child.evidence:
+                raise ValueError(f"field '{path}': `evidence` applies to top-level fields only")
+            stack += [(f"{path}[]", child.items)] if child.items else []
+            stack += [(f"{path}.{k}", v) for k, v in (child.fields or {}).items()]
