@@ -13,7 +13,7 @@ from typing import Any
 
 
 def repetition_cut(
-    tokens: Sequence[int], *, max_period: int = 48, min_repeats: int = 4, min_tokens: int = 32
+    tokens: Sequence[int], *, max_period: int = 128, min_repeats: int = 4, min_tokens: int = 32
 ) -> int | None:
     """If ``tokens`` ends with one block of ``p <= max_period`` tokens repeated at least
     ``min_repeats`` times (and over at least ``min_tokens`` tokens), the index just after
