@@ -107,6 +107,58 @@ def count_rows(
     return n if n is None or limit is None else min(n, limit)
 
 
+def read_rows(path: Path, needed: list[str], encoding: str | None = None) -> Iterator[Record]:
+    """Raw rows of any supported data file as ``(row, where, {column: value})``, checking
+    that the ``needed`` columns exist (for other readers than cases, e.g. label files)."""
+    return _records(path, needed, encoding)
+
+
+def row_id(path: Path, where: str, column: str, value: Any) -> str:
+    """A row's id from its id column, or a one-line error naming the file and row."""
+    return _id(path, where, column, value)
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN or a pandas NA: an empty cell."""
+    return _missing(value)
+
+
+def data_columns(path: Path, encoding: str | None = None) -> list[str]:
+    """The column names of a data file (for JSON/JSONL: the keys of the first record)."""
+    fmt = _format(path)
+    _check_file(path)
+    if fmt in ("json", "jsonl"):
+        first = next(_records(path, [], encoding), None)
+        if first is None:
+            raise DataError(f"{path}: no rows")
+        return list(first[2])
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise DataError(
+                f'{path}: reading Parquet needs pyarrow: pip install "extractinator[parquet]"'
+            ) from None
+        try:
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for corrupt files
+            raise DataError(f"{path}: not a readable Parquet file ({_short(e)})") from None
+    import pandas as pd
+
+    if fmt == "excel":
+        try:
+            return [str(c) for c in pd.read_excel(path, sheet_name=0, nrows=0).columns]
+        except Exception as e:  # openpyxl/xlrd raise many types for damaged files
+            raise DataError(f"{path}: not a readable Excel file ({_short(e)})") from None
+    with warnings.catch_warnings():  # an encoding fallback is reported when the rows are read
+        warnings.simplefilter("ignore", DataWarning)
+        enc = _choose_encoding(path, encoding)
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0, sep=_SEP[fmt], encoding=enc)]
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: empty file (no header row)") from None
+
+
 _SEP = {"csv": ",", "tsv": "\t"}
 
 

@@ -15,12 +15,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from ..data import data_columns
 from ..errors import DataError, RunDirError
 from ..records import Record
 from ..sink import RunDir
 from ..task.spec import FieldSpec, Task
 from . import calibration as cal
-from .labels import SUPPORTED_TYPES, UNLABELLED, label_columns, read_labels
+from .labels import SUPPORTED_TYPES, UNLABELLED, read_labels
 
 EVALUATION_JSON = "evaluation.json"
 CURVE_THRESHOLDS = tuple(i / 100 for i in range(101))  # the coverage PNG's resolution
@@ -134,7 +135,7 @@ def evaluate_run(
     """Match the run's records with the labels and score each field (nothing is written)."""
     run_dir, labels_path = Path(run_dir), Path(labels_path)
     task, records = load_run(run_dir)
-    columns = label_columns(labels_path, encoding)
+    columns = data_columns(labels_path, encoding)
     specs, notes = choose_fields(task, columns, fields, run_dir, labels_path)
     if id_column is None:
         id_column = task.id or ("id" if "id" in columns else None)

@@ -10,21 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
-from ..data import (
-    _SEP,
-    DataWarning,
-    _check_file,
-    _choose_encoding,
-    _format,
-    _id,
-    _missing,
-    _records,
-    _short,
-)
+from ..data import is_missing, read_rows, row_id
 from ..errors import DataError
 from ..task.spec import FieldSpec
 
@@ -44,42 +33,6 @@ class Unlabelled:
 UNLABELLED = Unlabelled()
 
 
-def label_columns(path: Path, encoding: str | None = None) -> list[str]:
-    """The column names of a data file (for JSON/JSONL: the keys of the first record)."""
-    fmt = _format(path)
-    _check_file(path)
-    if fmt in ("json", "jsonl"):
-        first = next(_records(path, [], encoding), None)
-        if first is None:
-            raise DataError(f"{path}: no rows")
-        return list(first[2])
-    if fmt == "parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError(
-                f'{path}: reading Parquet needs pyarrow: pip install "extractinator[parquet]"'
-            ) from None
-        try:
-            return list(pq.ParquetFile(path).schema_arrow.names)
-        except Exception as e:  # pyarrow raises ArrowInvalid/OSError for corrupt files
-            raise DataError(f"{path}: not a readable Parquet file ({_short(e)})") from None
-    import pandas as pd
-
-    if fmt == "excel":
-        try:
-            return [str(c) for c in pd.read_excel(path, sheet_name=0, nrows=0).columns]
-        except Exception as e:  # openpyxl/xlrd raise many types for damaged files
-            raise DataError(f"{path}: not a readable Excel file ({_short(e)})") from None
-    with warnings.catch_warnings():  # an encoding fallback is reported when the rows are read
-        warnings.simplefilter("ignore", DataWarning)
-        enc = _choose_encoding(path, encoding)
-    try:
-        return [str(c) for c in pd.read_csv(path, nrows=0, sep=_SEP[fmt], encoding=enc)]
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: empty file (no header row)") from None
-
-
 def read_labels(
     path: Path,
     fields: dict[str, FieldSpec],
@@ -92,8 +45,10 @@ def read_labels(
     needed = list(dict.fromkeys([*([id_column] if id_column else []), *fields]))
     labels: dict[str, dict[str, Any]] = {}
     seen: dict[str, str] = {}
-    for row, where, rec in _records(path, needed, encoding):
-        case_id = str(row) if id_column is None else _id(path, where, id_column, rec.get(id_column))
+    for row, where, rec in read_rows(path, needed, encoding):
+        case_id = (
+            str(row) if id_column is None else row_id(path, where, id_column, rec.get(id_column))
+        )
         if case_id in seen:
             raise DataError(f"{path}: duplicate id {case_id!r} ({seen[case_id]} and {where})")
         seen[case_id] = where
@@ -110,7 +65,7 @@ def read_labels(
 
 
 def _blank(value: Any) -> bool:
-    return _missing(value) or (isinstance(value, str) and value.strip().lower() in ("", "null"))
+    return is_missing(value) or (isinstance(value, str) and value.strip().lower() in ("", "null"))
 
 
 def parse_label(value: Any, spec: FieldSpec) -> Any:
