@@ -46,6 +46,7 @@ def main() -> None:
                         record = record.model_copy(update={"probabilities": None})
                     value, _ = to_prediction(record, case, job, entry, inv)
                     preds.append({"uid": case["uid"], job.prediction_key: value})
+                (folder / job.name).mkdir(parents=True, exist_ok=True)
                 write_json_atomic(folder / job.name / PREDICTIONS, preds)
         scores = {
             kind: evaluate(

@@ -115,3 +115,38 @@ def test_option_probabilities_are_exact_and_confident_on_a_clear_case(default_en
     assert probs["nodule_present"]["false"] > 0.9
     assert probs["side"]["none"] > 0.9
     assert record.output["nodule_present"] is False
+
+
+def test_evidence_quote_is_grounded_in_the_report(default_engine):
+    task = RADIOLOGY.model_copy(
+        update={
+            "fields": {
+                **RADIOLOGY.fields,
+                "largest_nodule_mm": RADIOLOGY.fields["largest_nodule_mm"].model_copy(
+                    update={"evidence": True}
+                ),
+            }
+        }
+    )
+    text = "CT thorax: solide nodus in de rechter onderkwab van 1,4 cm. Geen pleuravocht."
+    (record,) = extract(task, [text], engine=default_engine)
+    assert record.status == "ok", record.error
+    assert record.output["largest_nodule_mm"] == 14.0
+    assert "largest_nodule_mm_evidence" not in record.output
+    quote = record.evidence["largest_nodule_mm"]
+    assert quote.supported and quote.alignment in ("exact", "fuzzy")
+    assert "1,4" in text[quote.start : quote.end]
+
+
+def test_samples_agree_on_a_clear_case(default_engine):
+    from extractinator.config import GenerationConfig, RunConfig
+
+    config = RunConfig(
+        progress=False, generation=GenerationConfig(samples=3, temperature=0.7, seed=1)
+    )
+    text = "CT thorax blanco. Geen longnoduli. Geen afwijkingen."
+    (record,) = extract(RADIOLOGY, [text], engine=default_engine, config=config)
+    assert record.status == "ok" and len(record.samples) == 3
+    assert record.output["nodule_present"] is False
+    assert record.agreement["nodule_present"] == pytest.approx(1.0)
+    assert record.attempts >= 3
