@@ -32,20 +32,12 @@ from typing import Any
 
 from extractinator.config import EngineConfig, GenerationConfig, RunConfig
 from extractinator.engines import Engine, GenerationRequest, GenerationResult, create_engine
+from extractinator.engines.llamacpp import common_prefix
 from extractinator.prompt import build_messages
 from extractinator.records import Record
 from extractinator.runner import run_task
 from extractinator.sink import RunDir
 from extractinator.task import Task, load_task
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class MeasuredEngine:

@@ -133,12 +133,7 @@ def data_columns(path: Path, encoding: str | None = None) -> list[str]:
             raise DataError(f"{path}: no rows")
         return list(first[2])
     if fmt == "parquet":
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError(
-                f'{path}: reading Parquet needs pyarrow: pip install "extractinator[parquet]"'
-            ) from None
+        pq = _pyarrow_parquet(path)
         try:
             return list(pq.ParquetFile(path).schema_arrow.names)
         except Exception as e:  # pyarrow raises ArrowInvalid/OSError for corrupt files
@@ -315,13 +310,18 @@ def _jsonl(path: Path, needed: list[str], enc: str) -> Iterator[Record]:
             row += 1
 
 
-def _parquet(path: Path, needed: list[str]) -> Iterator[Record]:
+def _pyarrow_parquet(path: Path) -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise DataError(
             f'{path}: reading Parquet needs pyarrow: pip install "extractinator[parquet]"'
         ) from None
+    return pq
+
+
+def _parquet(path: Path, needed: list[str]) -> Iterator[Record]:
+    pq = _pyarrow_parquet(path)
     try:
         pf = pq.ParquetFile(path)
     except Exception as e:  # pyarrow raises ArrowInvalid/OSError for corrupt files

@@ -160,15 +160,16 @@ def _accept(
     sample.probability_method = last.probability_method
 
 
-def _add_tokens(sample: _Sample, result: GenerationResult) -> None:
-    sample.prompt_tokens += result.prompt_tokens
-    sample.completion_tokens += result.completion_tokens
-    if result.prompt_tokens_evaluated is not None:
-        sample.prompt_tokens_evaluated = (
-            sample.prompt_tokens_evaluated or 0
-        ) + result.prompt_tokens_evaluated
-    sample.prompt_seconds = _add_seconds(sample.prompt_seconds, result.prompt_seconds)
-    sample.generation_seconds = _add_seconds(sample.generation_seconds, result.generation_seconds)
+def _add_tokens(into: _Sample | Record, src: _Sample | GenerationResult) -> None:
+    """Add one answer's (or sample's) token counts and engine timings to a total."""
+    into.prompt_tokens += src.prompt_tokens
+    into.completion_tokens += src.completion_tokens
+    if src.prompt_tokens_evaluated is not None:
+        into.prompt_tokens_evaluated = (into.prompt_tokens_evaluated or 0) + (
+            src.prompt_tokens_evaluated
+        )
+    into.prompt_seconds = _add_seconds(into.prompt_seconds, src.prompt_seconds)
+    into.generation_seconds = _add_seconds(into.generation_seconds, src.generation_seconds)
 
 
 def _add_seconds(total: float | None, more: float | None) -> float | None:
@@ -217,14 +218,7 @@ def _fill_record(
     task = compiled.task
     for s in samples:
         record.attempts += s.attempts
-        record.prompt_tokens += s.prompt_tokens
-        record.completion_tokens += s.completion_tokens
-        if s.prompt_tokens_evaluated is not None:
-            record.prompt_tokens_evaluated = (
-                record.prompt_tokens_evaluated or 0
-            ) + s.prompt_tokens_evaluated
-        record.prompt_seconds = _add_seconds(record.prompt_seconds, s.prompt_seconds)
-        record.generation_seconds = _add_seconds(record.generation_seconds, s.generation_seconds)
+        _add_tokens(record, s)
     valid = [s for s in samples if s.output is not None]
     failed = [s for s in samples if s.output is None]
     if gen.samples > 1 and failed:

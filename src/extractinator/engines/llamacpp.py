@@ -88,7 +88,8 @@ def _perf(llm: Any) -> Any | None:
     return llama_cpp.llama_perf_context(llm._ctx.ctx)
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the longest common prefix of two token lists."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -197,7 +198,7 @@ class LlamaCppEngine:
         if len(tokens) + request.max_tokens > n_ctx:
             raise ContextOverflow(len(tokens), request.max_tokens, n_ctx)
         llm = self._llm
-        cached = _common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
+        cached = common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
         # llama-cpp-python re-evaluates the last token when the whole prompt is cached
         evaluated = max(len(tokens) - cached, 1)
         grammar = self._grammar(request)
@@ -263,7 +264,7 @@ class LlamaCppEngine:
         import numpy as np
 
         llm = self._llm
-        common = _common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
+        common = common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
         llm.n_tokens = min(common, len(tokens) - 1)  # evaluate at least one token for logits
         llm.eval(tokens[llm.n_tokens :])
         logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
@@ -291,7 +292,7 @@ class LlamaCppEngine:
                 llm.tokenize((before + lit).encode("utf-8"), add_bos=False, special=False)
                 for lit in literals
             ]
-            k = min(_common_prefix(base, f) for f in fulls)
+            k = min(common_prefix(base, f) for f in fulls)
             context = prompt + base[:k]
             paths = [tuple(f[k:]) for f in fulls]
             logprobs = {
