@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .align import align_spans
+from .chunking import merge_records, plan_chunks
 from .config import GenerationConfig
 from .consistency import aggregate, agrees, average_probabilities, vote_probabilities
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
@@ -89,15 +90,7 @@ async def _sample(
     sample = _Sample()
     extra: list[Message] = []
     for attempt in range(gen.max_reasks + 1):
-        request = GenerationRequest(
-            messages=build_messages(compiled.task, text, examples=examples, followup=extra),
-            json_schema=compiled.schema,
-            schema_key=compiled.fingerprint,
-            max_tokens=gen.max_tokens,
-            temperature=gen.temperature,
-            seed=seed,
-            option_fields=(compiled.option_fields or None) if gen.probabilities else None,
-        )
+        request = _request(compiled, gen, text, examples, extra, seed)
         try:
             last = await engine.generate(request)
         except EngineUnreachable:
@@ -141,6 +134,25 @@ async def _sample(
         _accept(sample, compiled, output, last)
         break
     return sample
+
+
+def _request(
+    compiled: CompiledTask,
+    gen: GenerationConfig,
+    text: str,
+    examples: list[Example] | None,
+    followup: list[Message] | None = None,
+    seed: int | None = None,
+) -> GenerationRequest:
+    return GenerationRequest(
+        messages=build_messages(compiled.task, text, examples=examples, followup=followup),
+        json_schema=compiled.schema,
+        schema_key=compiled.fingerprint,
+        max_tokens=gen.max_tokens,
+        temperature=gen.temperature,
+        seed=seed,
+        option_fields=(compiled.option_fields or None) if gen.probabilities else None,
+    )
 
 
 REPAIRED = {
@@ -188,7 +200,8 @@ async def extract_case(
 ) -> Record:
     """Run one case to a record. Never raises for a per-case problem; EngineUnreachable
     propagates because no later case can succeed either. With ``gen.samples`` K > 1 the
-    case is answered K times (seed, seed + 1, ...) and the valid answers are aggregated."""
+    case is answered K times (seed, seed + 1, ...) and the valid answers are aggregated.
+    A text too long for the engine's context is run in chunks and merged (chunking.py)."""
     started = time.perf_counter()
     key = record_key(case_id, text, compiled.fingerprint, engine.model_id)
     record = Record(id=case_id, row=row, status="failed", key=key)
@@ -196,6 +209,28 @@ async def extract_case(
         record.error = RecordError(type="empty_input", message="the input text is empty")
         return record
 
+    chunks = await plan_chunks(engine, text, lambda t: _request(compiled, gen, t, examples))
+    if chunks is None:
+        await _extract_text(record, compiled, engine, gen, text, examples)
+    else:
+        parts = []
+        for chunk in chunks:
+            part = Record(id=case_id, row=row, status="failed", key=key)
+            parts.append(await _extract_text(part, compiled, engine, gen, chunk.text, examples))
+        merge_records(record, compiled.task, chunks, parts)
+    record.seconds = round(time.perf_counter() - started, 4)
+    return record
+
+
+async def _extract_text(
+    record: Record,
+    compiled: CompiledTask,
+    engine: Engine,
+    gen: GenerationConfig,
+    text: str,
+    examples: list[Example] | None,
+) -> Record:
+    """Sample one text (the case's, or one chunk of it) and fill the record from it."""
     samples: list[_Sample] = []
     for i in range(gen.samples):
         seed = None if gen.seed is None else gen.seed + i
@@ -203,7 +238,6 @@ async def extract_case(
         if samples[-1].error and samples[-1].error.type == "context_overflow":
             break  # the prompt is the same for every sample: none can fit
     _fill_record(record, compiled, gen, samples, text)
-    record.seconds = round(time.perf_counter() - started, 4)
     return record
 
 

@@ -59,6 +59,9 @@ class Record(BaseModel):
     agreement: dict[str, float] | None = None
     samples: list[dict[str, Any]] | None = None
     sample_errors: list[RecordError] | None = None
+    # long documents: how many chunks the text was split into (None: not split); details
+    # in extra["chunking"], failed chunks in extra["chunk_errors"]
+    chunks: int | None = None
     evidence: dict[str, Evidence] | None = None  # field -> grounded quote (evidence fields)
     extra: dict[str, Any] = Field(default_factory=dict)  # layer-specific data (e.g. DRAGON)
 

@@ -10,13 +10,25 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 FieldType = Literal["boolean", "integer", "number", "string", "enum", "list", "object", "spans"]
 FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
 EnumValue = str | int | float | bool
 SpanLayout = Literal["pairs", "list", "by_label"]
 DEFAULT_SPAN_LAYOUT: SpanLayout = "pairs"
+# how the values of one field from the chunks of a long document become one (chunking.py)
+MergeRule = Literal["any", "all", "max", "min", "first", "concat"]
+MERGE_RULES: dict[str, tuple[str, ...]] = {  # per type: the rules that fit, default first
+    "boolean": ("any", "all"),
+    "integer": ("max", "min", "first"),
+    "number": ("max", "min", "first"),
+    "enum": ("first",),
+    "string": ("first", "concat"),
+    "list": ("concat", "first"),
+    "object": ("first",),
+    "spans": ("concat",),
+}
 
 
 class FieldSpec(BaseModel):
@@ -40,10 +52,24 @@ class FieldSpec(BaseModel):
     # (fewest tokens, but mentions of different labels are no longer interleaved).
     layout: SpanLayout | None = None
     evidence: bool = False  # ask for a verbatim supporting quote (see the confidence layer)
+    merge: MergeRule | None = None  # long documents: see MERGE_RULES (None: the type's default)
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_merge(self, handler: Any) -> dict[str, Any]:
+        """Leave `merge` out while unset, so tasks written before it keep their fingerprint."""
+        dumped: dict[str, Any] = handler(self)
+        if self.merge is None:
+            dumped.pop("merge", None)
+        return dumped
 
     @model_validator(mode="after")
     def _check_attributes(self) -> FieldSpec:
         t = self.type
+        if self.merge is not None and self.merge not in MERGE_RULES[t]:
+            raise ValueError(
+                f"`merge: {self.merge}` does not fit type {t} "
+                f"(use one of: {', '.join(MERGE_RULES[t])})"
+            )
         if t == "enum":
             if not self.values:
                 raise ValueError("type enum needs a non-empty `values` list")
@@ -72,6 +98,11 @@ class FieldSpec(BaseModel):
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"minimum {self.minimum} is greater than maximum {self.maximum}")
         return self
+
+    @property
+    def merge_rule(self) -> str:
+        """The merge rule in effect: the one set, or the type's default."""
+        return self.merge or MERGE_RULES[self.type][0]
 
     @property
     def span_layout(self) -> SpanLayout:
@@ -163,6 +194,8 @@ def _check_no_nested_spans(path: str, spec: FieldSpec) -> None:
         _check_name(sub)
         children.append((f"{path}.{sub}", sub_spec))
     for child_path, child in children:
+        if child.merge is not None:
+            raise ValueError(f"field '{child_path}': `merge` applies to top-level fields only")
         if child.type == "spans":
             raise ValueError(
                 f"field '{child_path}': spans fields must be top-level fields of the task"
