@@ -344,3 +344,45 @@ def test_an_unset_merge_rule_leaves_the_task_fingerprint_alone():
     ruled = Task.model_validate({**plain, "fields": {"b": {"type": "boolean", "merge": "all"}}})
     assert ruled.fingerprint() != task.fingerprint()
     assert ruled.fields["b"].merge_rule == "all" and task.fields["b"].merge_rule == "any"
+
+
+def test_a_real_llama_cpp_engine_chunks_a_document_longer_than_its_context():
+    """The embedded engine (tiny Gemma, 768-token context) sizes chunks with its own
+    tokenizer: every chunk's request fits, and the record spans the whole document."""
+    from extractinator import extract
+    from extractinator.config import EngineConfig, GenerationConfig, RunConfig
+    from extractinator.engines import create_engine
+    from extractinator.task import Task
+
+    from servers import gemma_model
+
+    task = Task.model_validate(
+        {
+            "name": "long",
+            "description": "Does the report mention a nodule? List the sizes.",
+            "fields": {
+                "nodule": {"type": "boolean"},
+                "sizes": {"type": "spans", "labels": ["SIZE"]},
+            },
+        }
+    )
+    text = "\n".join(
+        f"Regel {i}: geen bijzonderheden in segment {i}, controle over {i % 7 + 1} maanden."
+        for i in range(120)
+    )
+    engine = create_engine(EngineConfig(model=str(gemma_model()), n_ctx=768, n_threads=1))
+    config = RunConfig(progress=False, generation=GenerationConfig(max_tokens=48, max_reasks=0))
+    try:
+        (record,) = extract(task, [text], engine=engine, config=config)
+    finally:
+        import asyncio
+
+        asyncio.run(engine.aclose())
+    assert record.chunks and record.chunks >= 3
+    info = record.extra["chunking"]
+    assert info["chunks"] == record.chunks
+    errors = [e["type"] for e in record.extra.get("chunk_errors", [])]
+    assert "context_overflow" not in errors  # every chunk fitted the context
+    for span in (record.output or {}).get("sizes") or []:
+        if span["start"] is not None:
+            assert text[span["start"] : span["end"]] == span["text"]
