@@ -52,7 +52,9 @@ def test_any_gguf_works_and_gets_a_content_identity(small_engine):
     assert all(0.0 < p < 1.0 for p in rec.probabilities["side"].values())
 
 
-def test_a_text_longer_than_the_context_fails_that_case_only(small_engine):
+def test_a_text_longer_than_the_context_is_refused_by_the_engine_and_chunked_by_the_pipeline(
+    small_engine,
+):
     long_text = "Nodus van 8 mm rechts. " * 300
     with pytest.raises(ContextOverflow, match="exceeds the model context of 2048 tokens"):
         asyncio.run(
@@ -61,8 +63,10 @@ def test_a_text_longer_than_the_context_fails_that_case_only(small_engine):
             )
         )
     records = extract(TASK, [long_text, "Geen noduli."], engine=small_engine)
-    assert records[0].status == "failed" and records[0].error.type == "context_overflow"
-    assert records[1].status == "ok"
+    assert records[0].chunks is not None and records[0].chunks > 1
+    chunk_errors = [e["type"] for e in records[0].extra.get("chunk_errors", [])]
+    assert "context_overflow" not in chunk_errors
+    assert records[1].status == "ok" and records[1].chunks is None
 
 
 def test_a_gguf_without_chat_template_uses_the_plain_one(small_engine, caplog):
