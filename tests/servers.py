@@ -58,8 +58,10 @@ class LlamaServer:
         n_ctx: int = 1024,
         chat_format: str | None = "gemma",
         ready_timeout: float = 120.0,
+        threads: int | None = None,
     ) -> None:
         self.model = model
+        self.threads = threads
         self.n_ctx = n_ctx
         self.chat_format = chat_format
         self.ready_timeout = ready_timeout
@@ -80,6 +82,8 @@ class LlamaServer:
         ]  # fmt: skip
         if self.chat_format:
             cmd += ["--chat_format", self.chat_format]
+        if self.threads:
+            cmd += ["--n_threads", str(self.threads), "--n_threads_batch", str(self.threads)]
         self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
@@ -98,6 +102,12 @@ class LlamaServer:
             f"llama_cpp.server not ready on {self.base_url} after {self.ready_timeout:.0f}s; "
             f"output tail:\n{self.log_tail()}"
         )
+
+    def kill(self) -> None:
+        """SIGKILL, as when a machine dies: in-flight requests get a broken connection."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -150,7 +160,8 @@ class Seen:
 
 class StubServer:
     """Threaded HTTP server on 127.0.0.1 replying to POSTs from a script (the last reply
-    repeats); ``requests`` records what arrived. Use as a context manager."""
+    repeats; a GET gets an empty model list); ``requests`` records what POSTs arrived. Use
+    as a context manager."""
 
     def __init__(self, replies: list[Reply]) -> None:
         if not replies:
@@ -180,6 +191,14 @@ class StubServer:
                 self.send_header("Content-Length", str(len(payload)))
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:  # noqa: N802 (health checks: an empty model list)
+                payload = b'{"object": "list", "data": []}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,17 @@ def engine_options(f: Any) -> Any:
             help="GGUF path (llamacpp; default: the embedded model) or server model name.",
         ),
         click.option(
-            "--base-url", default=None, help="Server URL (openai: …/v1; ollama: host:11434)."
+            "--base-url",
+            multiple=True,
+            help="Server URL (openai: …/v1; ollama: host:11434). Repeat it for several "
+            "servers of the same model: requests are spread over them, with failover.",
+        ),
+        click.option(
+            "--endpoints",
+            "endpoints_file",
+            default=None,
+            type=click.Path(path_type=Path),
+            help="File of server URLs, one per line ('#' starts a comment); adds to --base-url.",
         ),
         click.option(
             "--api-key",
@@ -113,6 +124,32 @@ def samples_option(f: Any) -> Any:
     )(f)
 
 
+def base_urls(given: tuple[str, ...], endpoints_file: Path | None) -> list[str] | None:
+    """``--base-url`` values followed by the URLs in ``--endpoints FILE``."""
+    urls = list(given)
+    if endpoints_file is not None:
+        try:
+            lines = endpoints_file.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ConfigError(f"{endpoints_file}: cannot read the endpoints file ({e})") from e
+        for number, line in enumerate(lines, 1):
+            url = line.split("#", 1)[0].strip()
+            if url and not re.match(r"^https?://\S+$", url):
+                raise ConfigError(
+                    f"{endpoints_file}, line {number}: {url!r} is not an http(s):// URL"
+                )
+            if url:
+                urls.append(url)
+        if not urls:
+            raise ConfigError(f"{endpoints_file}: no endpoint URLs in the file")
+    twice = sorted(
+        {u.rstrip("/") for u in urls if [x.rstrip("/") for x in urls].count(u.rstrip("/")) > 1}
+    )
+    if twice:
+        raise ConfigError(f"endpoint {twice[0]} is given twice (--base-url / --endpoints)")
+    return urls or None
+
+
 def build_config(**kw: Any) -> RunConfig:
     samples = kw.get("samples", 1)
     if samples > 1 and kw["temperature"] == 0:
@@ -121,7 +158,7 @@ def build_config(**kw: Any) -> RunConfig:
         engine=EngineConfig(
             kind=kw["engine_kind"],
             model=kw["model"],
-            base_url=kw["base_url"],
+            base_url=base_urls(kw["base_url"], kw["endpoints_file"]),
             api_key=kw["api_key"],
             concurrency=kw["concurrency"],
             n_ctx=kw["n_ctx"],

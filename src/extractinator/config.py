@@ -29,9 +29,11 @@ class EngineConfig(BaseModel):
     # llamacpp: path to a GGUF file (None = the embedded default model);
     # openai / ollama: the model name the server knows.
     model: str | None = None
-    base_url: str | None = None  # openai: ".../v1"; ollama: "http://host:11434"
+    # openai: ".../v1"; ollama: "http://host:11434". Several URLs serving the same model:
+    # requests are spread over them, with health checks and failover (engines/pool.py).
+    base_url: str | list[str] | None = None
     api_key: str | None = Field(default=None, repr=False)
-    concurrency: int = Field(default=1, ge=1, le=256)  # requests in flight
+    concurrency: int = Field(default=1, ge=1, le=256)  # requests in flight (per endpoint)
     timeout: float = Field(default=600.0, gt=0)  # seconds per HTTP request
     http_retries: int = Field(default=4, ge=0, le=20)  # on 429 / 5xx / timeouts / resets
     # openai: how to ask for schema-constrained output. "auto" tries OpenAI's json_schema
@@ -42,11 +44,37 @@ class EngineConfig(BaseModel):
     n_gpu_layers: int = 0  # llamacpp layers offloaded to a GPU build
     think: bool | None = None  # ollama: enable/disable thinking for reasoning models
     options: dict[str, Any] = Field(default_factory=dict)  # extra engine-specific options
+    # several endpoints: seconds between probes of a down endpoint, and how long requests
+    # wait for any endpoint to come back when all are down before the run stops
+    health_interval: float = Field(default=5.0, gt=0)
+    failover_wait: float = Field(default=60.0, ge=0)
 
     @field_validator("base_url")
     @classmethod
-    def _strip_slash(cls, v: str | None) -> str | None:
-        return v.rstrip("/") if v else v
+    def _normalise_urls(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(v, str):
+            return v.rstrip("/") or None
+        if v is None:
+            return None
+        urls = [u.strip().rstrip("/") for u in v if u.strip()]
+        duplicated = sorted({u for u in urls if urls.count(u) > 1})
+        if duplicated:
+            raise ValueError(f"base URL listed twice: {duplicated[0]}")
+        if len(urls) <= 1:
+            return urls[0] if urls else None
+        return urls
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The server URLs, in order (empty for the embedded engine's default)."""
+        if self.base_url is None:
+            return []
+        return [self.base_url] if isinstance(self.base_url, str) else list(self.base_url)
+
+    @property
+    def total_concurrency(self) -> int:
+        """Requests in flight over all endpoints."""
+        return self.concurrency * max(1, len(self.endpoints))
 
 
 class GenerationConfig(BaseModel):

@@ -31,6 +31,11 @@ class EngineUnreachable(EngineError):
     """A server engine cannot be reached at all; the run cannot proceed."""
 
 
+class EngineConnectionLost(EngineError):
+    """A server accepted the connection but it broke before an answer came (the server died
+    or restarted); another endpoint serving the same model may answer the request."""
+
+
 class ContextOverflow(EngineError):
     """The prompt plus the output budget does not fit in the model's context window."""
 

@@ -80,7 +80,7 @@ async def process_cases(
     at once (in completion order). Cases whose key is in ``skip_keys`` are not run."""
     totals = RunTotals()
     started = time.perf_counter()
-    concurrency = config.engine.concurrency
+    concurrency = config.engine.total_concurrency
     queue: asyncio.Queue[Case | None] = asyncio.Queue(maxsize=concurrency * 2)
 
     async def worker() -> None:

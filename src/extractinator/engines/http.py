@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from ..config import EngineConfig
-from ..errors import EngineError, EngineUnreachable
+from ..errors import EngineConnectionLost, EngineError, EngineUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,16 @@ class RetryingPoster:
             await self._client.aclose()
         self._client = None
 
+    async def ping(self, url: str, timeout: float = 5.0) -> str | None:
+        """One GET (no retries): None if the server answers 2xx, else why not, in words."""
+        try:
+            response = await self.client.get(url, timeout=timeout)
+        except httpx.HTTPError as exc:
+            return _describe(exc)
+        if response.is_success:
+            return None
+        return f"HTTP {response.status_code}: {one_line(error_text(response), 120)}"
+
     async def post_json(
         self,
         url: str,
@@ -188,7 +198,7 @@ class RetryingPoster:
                 )
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 cause = exc
-                failure = EngineError(
+                failure = EngineConnectionLost(
                     f"{self.engine} connection to {url} failed ({_describe(exc)}; {tries})"
                 )
             except httpx.HTTPError as exc:

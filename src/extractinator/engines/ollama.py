@@ -62,6 +62,10 @@ class OllamaEngine:
     async def count_tokens(self, request: GenerationRequest) -> int | None:
         return None
 
+    async def ping(self) -> str | None:
+        """Health check (``GET {base_url}/api/version``): None if Ollama answers, else why not."""
+        return await self.http.ping(f"{self.base_url}/api/version")
+
     def describe(self) -> dict[str, Any]:
         return {
             "engine": self.name,

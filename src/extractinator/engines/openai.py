@@ -130,6 +130,10 @@ class OpenAIEngine:
     async def count_tokens(self, request: GenerationRequest) -> int | None:
         return None
 
+    async def ping(self) -> str | None:
+        """Health check (``GET {base_url}/models``): None if the server answers, else why not."""
+        return await self.http.ping(f"{self.base_url}/models")
+
     def describe(self) -> dict[str, Any]:
         return {
             "engine": self.name,
