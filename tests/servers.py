@@ -160,13 +160,14 @@ class Seen:
 
 class StubServer:
     """Threaded HTTP server on 127.0.0.1 replying to POSTs from a script (the last reply
-    repeats; a GET gets an empty model list); ``requests`` records what POSTs arrived. Use
-    as a context manager."""
+    repeats; a GET gets ``get_bodies[path]``, else an empty model list); ``requests`` records
+    what POSTs arrived. Use as a context manager."""
 
-    def __init__(self, replies: list[Reply]) -> None:
+    def __init__(self, replies: list[Reply], get_bodies: dict[str, Any] | None = None) -> None:
         if not replies:
             raise ValueError("StubServer needs at least one reply")
         self.replies = list(replies)
+        self.get_bodies = dict(get_bodies or {})  # GET path -> JSON body
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         stub = self
@@ -195,7 +196,8 @@ class StubServer:
                 self.wfile.write(payload)
 
             def do_GET(self) -> None:  # noqa: N802 (health checks: an empty model list)
-                payload = b'{"object": "list", "data": []}'
+                body = stub.get_bodies.get(self.path, {"object": "list", "data": []})
+                payload = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

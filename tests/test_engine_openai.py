@@ -17,6 +17,7 @@ from extractinator.config import EngineConfig
 from extractinator.engines.base import GenerationRequest, GenerationResult, Message
 from extractinator.engines.http import Backoff
 from extractinator.engines.openai import OpenAIEngine
+from extractinator.engines.server_tokens import TEMPLATE_MARGIN
 from extractinator.errors import ContextOverflow, EngineError, EngineUnreachable
 
 from servers import LlamaServer, Reply, StubServer, free_port, running_llama_server
@@ -411,3 +412,56 @@ def test_real_server_through_the_whole_pipeline_and_across_event_loops(
         assert rec.prompt_tokens > 0 and rec.completion_tokens > 0
     assert [r.id for r in first] == ["0", "1"]
     assert engine.structured_output == "json_object"
+
+
+@pytest.mark.server
+def test_real_token_count_from_the_servers_tokenizer(llama_server: LlamaServer) -> None:
+    """llama-cpp-python's server counts each message's text exactly; the chat template's
+    tokens are allowed for with a margin, so the count never falls short."""
+    engine = engine_for(llama_server.base_url, structured_output="json_object")
+    req = GenerationRequest(
+        messages=[
+            Message(role="system", content="Answer in JSON."),
+            Message(role="user", content="Nodus van 1,4 cm in de rechter bovenkwab. " * 20),
+        ],
+        json_schema=YES_NO,
+        max_tokens=8,
+    )
+
+    async def go() -> tuple[int | None, GenerationResult]:
+        try:
+            return await engine.count_tokens(req), await engine.generate(req)
+        finally:
+            await engine.aclose()
+
+    counted, result = asyncio.run(go())
+    assert engine.tokenizer.api == "llama-cpp-python"
+    assert counted is not None
+    assert result.prompt_tokens <= counted <= result.prompt_tokens + 3 * TEMPLATE_MARGIN
+
+
+@pytest.mark.server
+def test_real_server_long_case_is_split_once_the_context_is_known(
+    llama_server: LlamaServer,
+) -> None:
+    """The first refusal tells the engine the server's context (1024); the case is then run
+    in chunks sized with the server's tokenizer, and no chunk overflows."""
+    from extractinator import extract
+    from extractinator.config import GenerationConfig, RunConfig
+    from extractinator.task import Task
+
+    task = Task.model_validate(
+        {
+            "name": "long",
+            "description": "Does the report mention a nodule?",
+            "fields": {"nodule": {"type": "boolean"}},
+        }
+    )
+    text = "\n".join(f"Regel {i}: geen bijzonderheden in segment {i}." for i in range(200))
+    engine = engine_for(llama_server.base_url, structured_output="json_object")
+    config = RunConfig(progress=False, generation=GenerationConfig(max_tokens=16, max_reasks=0))
+    (record,) = extract(task, [text], engine=engine, config=config)
+    assert engine.context_size == 1024
+    assert record.ok and record.chunks and record.chunks >= 2
+    errors = [e["type"] for e in record.extra.get("chunk_errors", [])]
+    assert "context_overflow" not in errors

@@ -155,12 +155,12 @@ async def plan_chunks(
     """The chunks to run ``text`` in, each one's request (``request_for(chunk)``) fitting
     the engine's context with its output budget; None when the whole text fits, or when
     the engine cannot count tokens, or when even the instructions alone do not fit."""
-    n_ctx = engine.context_size
-    if not n_ctx or not text:
+    if not text:
         return None
     whole = request_for(text)
     full = await engine.count_tokens(whole)
-    if full is None or full + whole.max_tokens <= n_ctx:
+    n_ctx = engine.context_size  # after counting: a server engine learns it then
+    if not n_ctx or full is None or full + whole.max_tokens <= n_ctx:
         return None
     base = await engine.count_tokens(request_for(""))
     if base is None or n_ctx - whole.max_tokens - base <= 0:

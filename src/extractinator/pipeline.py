@@ -209,10 +209,18 @@ async def extract_case(
         record.error = RecordError(type="empty_input", message="the input text is empty")
         return record
 
-    chunks = await plan_chunks(engine, text, lambda t: _request(compiled, gen, t, examples))
+    def request_for(t: str) -> GenerationRequest:
+        return _request(compiled, gen, t, examples)
+
+    chunks = await plan_chunks(engine, text, request_for)
     if chunks is None:
         await _extract_text(record, compiled, engine, gen, text, examples)
-    else:
+        if record.error is not None and record.error.type == "context_overflow":
+            # a server's refusal may have told the engine its context window: split now
+            chunks = await plan_chunks(engine, text, request_for)
+            if chunks is not None:
+                record = Record(id=case_id, row=row, status="failed", key=key)
+    if chunks is not None:
         parts = []
         for chunk in chunks:
             part = Record(id=case_id, row=row, status="failed", key=key)

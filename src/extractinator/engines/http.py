@@ -169,6 +169,15 @@ class RetryingPoster:
             return None
         return f"HTTP {response.status_code}: {one_line(error_text(response), 120)}"
 
+    async def get_json(self, url: str, timeout: float = 10.0) -> dict[str, Any] | None:
+        """One GET (no retries): the JSON object answered with 2xx, else None."""
+        try:
+            response = await self.client.get(url, timeout=timeout)
+            data = response.json() if response.is_success else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
     async def post_json(
         self,
         url: str,

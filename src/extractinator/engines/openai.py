@@ -35,6 +35,7 @@ from ..errors import ContextOverflow, EngineError
 from .base import GenerationRequest, GenerationResult, TokenLogprob, strip_reasoning
 from .http import Backoff, check_base_url, error_text, one_line, poster_for
 from .logprob_options import LogprobOptionScorer, top_logprobs_for
+from .server_tokens import ServerTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class OpenAIEngine:
         self._context_size: int | None = None
         self._options = LogprobOptionScorer(self.name, self.url)
         self._option_logprobs = True  # False once the server rejected logprobs
+        self.tokenizer = ServerTokenizer(self.http, self.base_url, config.model)
 
     @property
     def model_id(self) -> str:
@@ -119,8 +121,9 @@ class OpenAIEngine:
 
     @property
     def context_size(self) -> int | None:
-        """Unknown until the server reports it in a context-length error."""
-        return self._context_size
+        """As the server's tokenize API (vLLM) or props (llama.cpp) report it, or as learned
+        from its first context-length error; None until then."""
+        return self._context_size or self.tokenizer.context_size
 
     @property
     def structured_output(self) -> str:
@@ -128,7 +131,8 @@ class OpenAIEngine:
         return self._wire or "auto"
 
     async def count_tokens(self, request: GenerationRequest) -> int | None:
-        return None
+        """With the server's own tokenizer, where it has a tokenize API (server_tokens.py)."""
+        return await self.tokenizer.count(request.messages)
 
     async def ping(self) -> str | None:
         """Health check (``GET {base_url}/models``): None if the server answers, else why not."""
