@@ -330,7 +330,7 @@ def test_a_merge_rule_that_does_not_fit_the_type_is_a_one_line_error():
     with pytest.raises(TaskError) as err:
         task_from_mapping(data, "task.yaml")
     assert str(err.value) == (
-        "task.yaml: field 'n': `merge: any` does not fit type number (use one of: max, min, first)"
+        "task.yaml: field 'n': `merge: any` does not fit type number (use one of: max, min, first, last)"
     )
     nested = {"type": "object", "fields": {"x": {"type": "integer", "merge": "min"}}}
     with pytest.raises(TaskError, match=r"field 'o.x': `merge` applies to top-level fields only"):
@@ -386,3 +386,50 @@ def test_a_real_llama_cpp_engine_chunks_a_document_longer_than_its_context():
     for span in (record.output or {}).get("sizes") or []:
         if span["start"] is not None:
             assert text[span["start"] : span["end"]] == span["text"]
+
+
+def test_truncation_side_left_merges_by_the_last_value_and_truncate_keeps_the_end():
+    from extractinator.chunking import Chunk, merge_outputs, truncate
+
+    plain = {
+        "name": "t",
+        "description": "d",
+        "fields": {
+            "grade": {"type": "enum", "values": ["low", "high"]},
+            "size": {"type": "number", "nullable": True},
+            "first_size": {"type": "number", "nullable": True, "merge": "first"},
+            "n": {"type": "integer", "merge": "last"},
+        },
+    }
+    outputs = [
+        (0, {"grade": "low", "size": 3, "first_size": 3, "n": 1}),
+        (50, {"grade": "high", "size": 9, "first_size": 9, "n": 2}),
+        (90, {"grade": None, "size": None, "first_size": None, "n": None}),
+    ]
+    task = Task.model_validate(plain)
+    assert merge_outputs(task, outputs) == {"grade": "low", "size": 9, "first_size": 3, "n": 2}
+    left = Task.model_validate({**plain, "truncation_side": "left"})
+    # the default "first" of an enum becomes "last"; set rules and max are kept
+    assert merge_outputs(left, outputs) == {"grade": "high", "size": 9, "first_size": 3, "n": 2}
+    assert left.fingerprint() != task.fingerprint()
+    assert "truncation_side" not in json.dumps(task.model_dump(exclude_none=True))
+    chunks = [Chunk(0, "a" * 60), Chunk(50, "b" * 50), Chunk(90, "c" * 50)]
+    assert truncate(chunks, "left") == [chunks[-1]]
+    assert truncate(chunks, "right") == truncate(chunks, None) == [chunks[0]]
+
+
+def test_long_text_truncate_runs_only_the_kept_chunk():
+    """``long_text: truncate`` with ``truncation_side: left``: one chunk, the text's end."""
+    task = TASK.model_copy(update={"long_text": "truncate", "truncation_side": "left"})
+    engine = FakeEngine(reply, context_size=context_for(70, task))
+    rec = run(engine, task=task)
+    assert rec.status == "ok", rec.error
+    assert len(engine.requests) == 1 and rec.chunks == 1
+    info = rec.extra["chunking"]
+    assert info["truncated"] == {"side": "left", "of_chars": len(LONG)}
+    ((start, end),) = info["ranges"]
+    assert end == len(LONG) and start > 0
+    assert LONG.endswith(engine.requests[0].messages[-1].content)
+    # spans of the kept end, offsets in the full text
+    assert all(LONG[s["start"] : s["end"]] == s["text"] for s in rec.output["drugs"])
+    assert min(s["start"] for s in rec.output["drugs"]) >= start

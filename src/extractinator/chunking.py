@@ -15,11 +15,15 @@ Merging (:func:`merge_outputs`), per top-level field and its ``merge`` rule
   once (same label, start and end; ungrounded mentions once per text and label);
 - booleans: "any" (true when a chunk says true) or "all" (false when a chunk says false);
   nulls count only when every chunk says null;
-- numbers: "max", "min", or "first" (the first value given, in text order);
-- enums, strings, objects: "first"; strings may "concat" (distinct values, one a line);
-- lists: "concat" (members in text order, duplicates dropped) or "first".
+- numbers: "max", "min", "first" (the first value given, in text order) or "last";
+- enums, strings, objects: "first" or "last"; strings may "concat" (distinct values, one a
+  line);
+- lists: "concat" (members in text order, duplicates dropped), "first" or "last".
 
-"first" takes the first stated value (not null, not empty), else the first non-null one.
+"first" takes the first stated value (not null, not empty), else the first non-null one;
+"last" the last stated one. A task with ``truncation_side: left`` (the end of the text
+matters more) merges fields whose rule is the default "first" by "last" instead, and with
+``long_text: truncate`` keeps only the chunk at the end that matters (:func:`truncate`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ __all__ = [
     "merge_values",
     "plan_chunks",
     "split_text",
+    "truncate",
 ]
 
 DEFAULT_OVERLAP_CHARS = 200
@@ -213,9 +218,10 @@ def _stated(value: Any) -> bool:
     return value is not None and value != [] and value != ""
 
 
-def merge_values(spec: FieldSpec, values: list[Any]) -> Any:
-    """One non-spans field's values from the chunks (text order) -> one value."""
-    rule = spec.merge_rule
+def merge_values(spec: FieldSpec, values: list[Any], rule: str | None = None) -> Any:
+    """One non-spans field's values from the chunks (text order) -> one value, by ``rule``
+    (default: the field's own rule)."""
+    rule = rule or spec.merge_rule
     given = [v for v in values if v is not None]
     if not given:
         return None
@@ -236,6 +242,8 @@ def merge_values(spec: FieldSpec, values: list[Any]) -> Any:
     if rule == "concat":  # strings
         distinct = list(dict.fromkeys(v for v in given if _stated(v)))
         return "\n".join(distinct) if distinct else given[0]
+    if rule == "last":
+        return next((v for v in reversed(given) if _stated(v)), given[-1])
     return next((v for v in given if _stated(v)), given[0])  # "first"
 
 
@@ -278,18 +286,26 @@ def merge_outputs(
         if spec.type == "spans":
             merged[name] = _union_spans(values, starts)
         else:
-            merged[name] = merge_values(spec, values)
+            merged[name] = merge_values(spec, values, task.merge_rule(name))
     return merged
 
 
-def _winner(values: list[Any], merged: Any) -> int:
-    """The chunk the merged value came from: the first giving it, else the first that
-    stated anything (lists, concatenated strings), else the first."""
+def _winner(values: list[Any], merged: Any, rule: str) -> int:
+    """The chunk the merged value came from: the first giving it (the last, for rule
+    "last"), else the first that stated anything (lists, concatenated strings), else the
+    first."""
     key = _key(merged)
-    for i, value in enumerate(values):
-        if _key(value) == key:
+    order = range(len(values) - 1, -1, -1) if rule == "last" else range(len(values))
+    for i in order:
+        if _key(values[i]) == key:
             return i
     return next((i for i, value in enumerate(values) if _stated(value)), 0)
+
+
+def truncate(chunks: list[Chunk], side: str | None) -> list[Chunk]:
+    """``long_text: truncate``: the one chunk kept, the text's end for ``side`` "left"
+    (its start is cut), else its start."""
+    return [chunks[-1] if side == "left" else chunks[0]]
 
 
 def _add_counts(into: Record, part: Record) -> None:
@@ -321,7 +337,7 @@ def merge_records(
     record.extra["chunking"] = {
         "chunks": len(chunks),
         "overlap_chars": overlap_chars,
-        "merge": {name: spec.merge_rule for name, spec in task.fields.items()},
+        "merge": {name: task.merge_rule(name) for name in task.fields},
         "ranges": [[c.start, c.end] for c in chunks],
     }
     for part in parts:
@@ -367,7 +383,8 @@ def _merge_provenance(record: Record, task: Task, ok: list[tuple[int, Chunk, Rec
     for name, spec in task.fields.items():
         if spec.type == "spans":
             continue
-        w = _winner([(p.output or {}).get(name) for _, _, p in ok], record.output[name])
+        values = [(p.output or {}).get(name) for _, _, p in ok]
+        w = _winner(values, record.output[name], task.merge_rule(name))
         _, chunk, part = ok[w]
         found = (part.evidence or {}).get(name)
         if found is not None:

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .align import align_spans
-from .chunking import merge_records, plan_chunks
+from .chunking import merge_records, plan_chunks, truncate
 from .config import GenerationConfig
 from .consistency import aggregate, agrees, average_probabilities, vote_probabilities
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
@@ -221,11 +221,19 @@ async def extract_case(
             if chunks is not None:
                 record = Record(id=case_id, row=row, status="failed", key=key)
     if chunks is not None:
+        cut = compiled.task.long_text == "truncate"
+        if cut:
+            chunks = truncate(chunks, compiled.task.truncation_side)
         parts = []
         for chunk in chunks:
             part = Record(id=case_id, row=row, status="failed", key=key)
             parts.append(await _extract_text(part, compiled, engine, gen, chunk.text, examples))
         merge_records(record, compiled.task, chunks, parts)
+        if cut:
+            record.extra["chunking"]["truncated"] = {
+                "side": compiled.task.truncation_side or "right",
+                "of_chars": len(text),
+            }
     record.seconds = round(time.perf_counter() - started, 4)
     return record
 

@@ -109,6 +109,9 @@ def run_job(
 ) -> JobSummary:
     entry, k = entry_for(job, few_shot, library=library)
     task = entry.task
+    if task.truncation_side is None and job.truncation_side in ("left", "right"):
+        # the job's recommended_truncation_side: which end of a too-long report matters less
+        task = task.model_copy(update={"truncation_side": job.truncation_side})
     if k:
         # few-shot examples change what the model sees: part of the task identity
         task = task.model_copy(update={"name": f"{task.name} (few-shot {k})"})

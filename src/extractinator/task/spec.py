@@ -18,17 +18,22 @@ EnumValue = str | int | float | bool
 SpanLayout = Literal["pairs", "list", "by_label"]
 DEFAULT_SPAN_LAYOUT: SpanLayout = "pairs"
 # how the values of one field from the chunks of a long document become one (chunking.py)
-MergeRule = Literal["any", "all", "max", "min", "first", "concat"]
+MergeRule = Literal["any", "all", "max", "min", "first", "last", "concat"]
 MERGE_RULES: dict[str, tuple[str, ...]] = {  # per type: the rules that fit, default first
     "boolean": ("any", "all"),
-    "integer": ("max", "min", "first"),
-    "number": ("max", "min", "first"),
-    "enum": ("first",),
-    "string": ("first", "concat"),
-    "list": ("concat", "first"),
-    "object": ("first",),
+    "integer": ("max", "min", "first", "last"),
+    "number": ("max", "min", "first", "last"),
+    "enum": ("first", "last"),
+    "string": ("first", "last", "concat"),
+    "list": ("concat", "first", "last"),
+    "object": ("first", "last"),
     "spans": ("concat",),
 }
+# a text too long for the context: run it in chunks and merge them, or keep one chunk
+LongText = Literal["chunk", "truncate"]
+# which end of a too-long text matters less (DRAGON's `recommended_truncation_side`):
+# "left" cuts the start (the end holds what matters), "right" cuts the end
+TruncationSide = Literal["left", "right"]
 
 
 class FieldSpec(BaseModel):
@@ -137,6 +142,11 @@ class Task(BaseModel):
     examples: list[Example] = Field(default_factory=list)
     # ask for a verbatim supporting quote before every top-level field (spans excepted)
     evidence: bool = False
+    # texts longer than the model's context (chunking.py): "chunk" (default) or "truncate",
+    # and the end that matters less: with "left", "truncate" keeps the text's end and
+    # fields merged by the default "first" rule take the last value stated instead
+    long_text: LongText | None = None
+    truncation_side: TruncationSide | None = None
 
     @model_validator(mode="after")
     def _check_fields(self) -> Task:
@@ -156,8 +166,10 @@ class Task(BaseModel):
 
     def fingerprint(self) -> str:
         """A hash of everything that changes what the model is asked (resume key part)."""
-        # `evidence` is left out while off, so tasks written before it keep their fingerprint
-        dumped = self.model_dump(mode="json", exclude=None if self.evidence else {"evidence"})
+        # options left out while unset, so tasks written before them keep their fingerprint
+        unset = {"evidence"} if not self.evidence else set()
+        unset |= {k for k in ("long_text", "truncation_side") if getattr(self, k) is None}
+        dumped = self.model_dump(mode="json", exclude=unset or None)
         canonical = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -170,6 +182,15 @@ class Task(BaseModel):
         from .schema import task_output_model
 
         return task_output_model(self)
+
+    def merge_rule(self, name: str) -> str:
+        """Field ``name``'s merge rule for long texts: its own, else the type's default,
+        where a default "first" becomes "last" when the text's end matters more."""
+        spec = self.fields[name]
+        rule = spec.merge_rule
+        if spec.merge is None and rule == "first" and self.truncation_side == "left":
+            return "last"
+        return rule
 
     def span_fields(self) -> list[str]:
         return [n for n, s in self.fields.items() if s.type == "spans"]
