@@ -330,7 +330,8 @@ def test_a_merge_rule_that_does_not_fit_the_type_is_a_one_line_error():
     with pytest.raises(TaskError) as err:
         task_from_mapping(data, "task.yaml")
     assert str(err.value) == (
-        "task.yaml: field 'n': `merge: any` does not fit type number (use one of: max, min, first, last)"
+        "task.yaml: field 'n': `merge: any` does not fit type number "
+        "(use one of: max, min, first, last)"
     )
     nested = {"type": "object", "fields": {"x": {"type": "integer", "merge": "min"}}}
     with pytest.raises(TaskError, match=r"field 'o.x': `merge` applies to top-level fields only"):
