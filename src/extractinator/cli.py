@@ -318,8 +318,12 @@ def _register_layers() -> None:
     """Layers on top of the core add their command groups here (the core never imports
     them elsewhere)."""
     from .dragon.cli import dragon
+    from .reports.commands import report
+    from .studio.cli import studio
 
     main.add_command(dragon)
+    main.add_command(report)
+    main.add_command(studio)
 
 
 _register_layers()

@@ -1,0 +1,136 @@
+"""Run: choose task, data and engine, start, follow progress live (server-sent events),
+cancel. Studio runs are ordinary run folders: the CLI can resume them and vice versa."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from pydantic import ValidationError
+
+from ...config import EngineConfig, GenerationConfig, RunConfig
+from ...data import read_cases
+from ...errors import ExtractinatorError
+from ...task import load_task
+from ...task.spec import Task
+from .common import DATA_SUFFIXES, TASK_SUFFIXES, jobs, render, run_dir, run_summaries, workdir
+
+router = APIRouter()
+JsonBody = Annotated[dict[str, Any], Body()]
+POLL_SECONDS = 0.5
+
+
+@router.get("/run", response_class=HTMLResponse)
+def run_page(
+    request: Request,
+    task: str | None = None,
+    data: str | None = None,
+    input: str | None = None,
+    id: str | None = None,
+    run: str | None = None,
+) -> HTMLResponse:
+    wd = workdir(request)
+    return render(
+        request,
+        "run.html",
+        task_files=wd.files(TASK_SUFFIXES),
+        data_files=wd.files(DATA_SUFFIXES),
+        chosen={"task": task, "data": data, "input": input or "", "id": id or "", "run": run},
+        runs=run_summaries(request),
+    )
+
+
+def _columns(value: Any) -> str | list[str] | None:
+    cols = [c.strip() for c in str(value or "").split(",") if c.strip()]
+    return None if not cols else cols[0] if len(cols) == 1 else cols
+
+
+def _task(request: Request, body: dict[str, Any]) -> tuple[Task, str]:
+    path = workdir(request).resolve(body.get("task"))
+    if not path.is_file():
+        raise HTTPException(404, "no such task file")
+    task = load_task(path)
+    update: dict[str, Any] = {}
+    if (cols := _columns(body.get("input"))) is not None:
+        update["input"] = cols
+    if body.get("id"):
+        update["id"] = str(body["id"]).strip()
+    return (task.model_copy(update=update) if update else task), str(path)
+
+
+def _config(body: dict[str, Any]) -> RunConfig:
+    engine = body.get("engine") or {}
+    try:
+        return RunConfig(
+            engine=EngineConfig(
+                kind=engine.get("kind") or "llamacpp",
+                model=engine.get("model") or None,
+                base_url=engine.get("base_url") or None,
+                n_ctx=int(engine.get("n_ctx") or 8192),
+            ),
+            generation=GenerationConfig(
+                temperature=float(body.get("temperature") or 0.0),
+                max_tokens=int(body.get("max_tokens") or 1024),
+            ),
+            limit=int(body["limit"]) if body.get("limit") else None,
+            overwrite=bool(body.get("overwrite")),
+            retry_failed=bool(body.get("retry_failed")),
+            progress=False,
+        )
+    except (ValidationError, ValueError) as e:
+        raise HTTPException(422, f"invalid run settings: {e}") from None
+
+
+@router.post("/api/runs")
+def start_run(request: Request, body: JsonBody) -> dict[str, Any]:
+    """Start a run in the background; returns the run folder (relative to the workdir)."""
+    wd = workdir(request)
+    task, task_source = _task(request, body)
+    data = wd.resolve(body.get("data"))
+    if not data.is_file():
+        raise HTTPException(404, "no such data file")
+    config = _config(body)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    outdir = wd.resolve(body.get("outdir") or f"runs/{task.name}-{stamp}")
+    try:
+        cases = list(read_cases(data, input=task.input, id=task.id, limit=config.limit))
+    except ExtractinatorError as e:
+        raise HTTPException(422, str(e)) from None
+    info = {"path": str(data), "rows": len(cases)}
+    jobs(request).start(task, cases, outdir, config, data_info=info, task_source=task_source)
+    return {"run": wd.rel(outdir), "total": len(cases)}
+
+
+@router.get("/api/runs/progress")
+def progress(request: Request, run: str) -> dict[str, Any]:
+    return jobs(request).progress(run_dir(request, run))
+
+
+@router.post("/api/runs/cancel")
+def cancel(request: Request, run: str) -> dict[str, Any]:
+    return {"cancelled": jobs(request).cancel(run_dir(request, run))}
+
+
+@router.get("/api/runs/events")
+async def events(request: Request, run: str) -> StreamingResponse:
+    """Progress as server-sent events until the run is no longer running."""
+    path = run_dir(request, run)
+    manager = jobs(request)
+
+    async def stream() -> AsyncIterator[str]:
+        since = (time.monotonic(), manager.progress(path)["done"])
+        while True:
+            info = manager.progress(path, since)
+            yield f"data: {json.dumps(info)}\n\n"
+            if info["finished"] or await request.is_disconnected():
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
