@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import pytest
 
 from extractinator import Task, extract
-from extractinator.config import EngineConfig
+from extractinator.config import EngineConfig, GenerationConfig
 from extractinator.engines.base import GenerationRequest, Message
+from extractinator.engines.greedy import GreedyGrammarDecoder
 from extractinator.errors import ContextOverflow, ModelError
+from extractinator.pipeline import CompiledTask, _request
 
 from servers import gemma_model
 
@@ -89,3 +92,58 @@ def test_a_corrupt_gguf_is_a_model_error(tmp_path):
     bad.write_bytes(b"GGUF" + b"\0" * 64)
     with pytest.raises(ModelError, match="bad.gguf"):
         LlamaCppEngine(EngineConfig(model=str(bad)))
+
+
+class CheckedDecoder(GreedyGrammarDecoder):
+    """Also applies the grammar to the whole vocabulary at every step (what
+    llama-cpp-python's chain does) and notes where the two choices differ."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.steps = 0
+        self.mismatches: list[tuple[int, int, int]] = []
+
+    def _choose(self, logits, out):
+        chosen = super()._choose(logits, out)
+        reference = self._best_allowed(logits)
+        if chosen != reference:
+            self.mismatches.append((self.steps, chosen, reference))
+        self.steps += 1
+        return chosen
+
+
+def test_greedy_decoding_checks_one_token_yet_picks_what_the_full_grammar_would(small_engine):
+    """At every step of several schema-constrained answers, the token chosen by checking the
+    favourite first equals the argmax of the grammar applied to every candidate; and the
+    whole-vocabulary check was needed at only some steps."""
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "description": "Extract from the Dutch report.",
+            "fields": {
+                "side": {"type": "enum", "values": ["left", "right", "none"]},
+                "size_mm": {"type": "number", "nullable": True},
+                "drugs": {"type": "spans", "labels": ["DRUG"]},
+            },
+        }
+    )
+    compiled = CompiledTask(task)
+    texts = [
+        "Nodus van 1,4 cm in de linker onderkwab. Start metoprolol.",
+        "Geen afwijkingen. Patient gebruikt paracetamol en ibuprofen.",
+        "Rechts een laesie, grootte onbekend.",
+    ]
+    steps = full = 0
+    for text in texts:
+        request = _request(compiled, GenerationConfig(max_tokens=80), text, None)
+        tokens = small_engine.tokenize_prompt(request)
+        small_engine._load(tokens)
+        with CheckedDecoder(small_engine._llm, small_engine._grammar(request)) as decoder:
+            decoded = decoder.decode(80)
+        assert decoder.mismatches == []
+        steps += decoder.steps
+        full += decoded.full_checks
+        text_out = small_engine._llm.detokenize(decoded.tokens).decode()
+        if decoded.finish_reason == "stop":
+            json.loads(text_out)  # the grammar still holds the answer to the schema
+    assert steps > 40 and 0 < full < steps

@@ -22,6 +22,7 @@ from ..config import EngineConfig, cache_dir
 from ..errors import ContextOverflow, EngineError, ModelError
 from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
 from .base import GenerationRequest, GenerationResult, strip_reasoning
+from .greedy import GreedyGrammarDecoder
 from .options import literal_to_key, normalise, top_level_value_starts
 from .repetition import RepetitionGuard
 
@@ -203,9 +204,60 @@ class LlamaCppEngine:
         evaluated = max(len(tokens) - cached, 1)
         grammar = self._grammar(request)
         started = time.perf_counter()
+        _perf_reset(llm)
+        if request.temperature == 0:
+            raw, finish_reason, completion_tokens = self._greedy(tokens, grammar, request)
+        else:
+            raw, finish_reason, completion_tokens = self._sampled(tokens, grammar, request)
+        perf = _perf(llm)
+        text, reasoning = strip_reasoning(raw)
+        option_probs = None
+        if request.option_fields and not reasoning:
+            scoring_started = time.perf_counter()
+            _perf_reset(llm)
+            option_probs = self._score_options(tokens, text, request.option_fields)
+            self._count_scoring(time.perf_counter() - scoring_started)
+        seconds = time.perf_counter() - started
+        return GenerationResult(
+            option_probs=option_probs,
+            probability_method="option_scoring" if option_probs else None,
+            text=text,
+            reasoning=reasoning,
+            prompt_tokens=len(tokens),
+            completion_tokens=completion_tokens,
+            prompt_tokens_evaluated=evaluated,
+            seconds=seconds,
+            prompt_seconds=perf.t_p_eval_ms / 1000 if perf is not None else None,
+            generation_seconds=perf.t_eval_ms / 1000 if perf is not None else None,
+            finish_reason=finish_reason,
+        )
+
+    def _greedy(
+        self, tokens: list[int], grammar: Any, request: GenerationRequest
+    ) -> tuple[str, str, int]:
+        """Temperature 0: the prompt onto the KV cache (reusing the cached prefix), then
+        greedy decoding with the grammar checked on the chosen token first (greedy.py)."""
+        llm = self._llm
+        guard = RepetitionGuard(0)
+        try:
+            self._load(tokens)
+            with GreedyGrammarDecoder(llm, grammar) as decoder:
+                decoded = decoder.decode(request.max_tokens, stop=lambda gen: guard(gen, None))
+        except (ValueError, RuntimeError) as e:
+            raise EngineError(f"llama.cpp generation failed: {e}") from e
+        out, finish_reason = decoded.tokens, decoded.finish_reason
+        if guard.cut is not None:  # keep the text up to the first copy of the loop
+            out, finish_reason = out[: guard.cut], "repetition"
+        text = llm.detokenize(out).decode("utf-8", errors="replace")
+        return text, finish_reason, len(decoded.tokens)
+
+    def _sampled(
+        self, tokens: list[int], grammar: Any, request: GenerationRequest
+    ) -> tuple[str, str, int]:
+        """At a temperature: llama-cpp-python's sampler chain (grammar on every candidate)."""
         from llama_cpp import StoppingCriteriaList
 
-        _perf_reset(llm)
+        llm = self._llm
         guard = RepetitionGuard(len(tokens))
         try:
             out = llm.create_completion(
@@ -219,36 +271,13 @@ class LlamaCppEngine:
             )
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"llama.cpp generation failed: {e}") from e
-        perf = _perf(llm)
         choice = out["choices"][0]  # type: ignore[index]
         finish_reason = choice.get("finish_reason") or "stop"
+        text = choice["text"]
         if guard.cut is not None:  # keep the text up to the first copy of the loop
-            choice["text"] = llm.detokenize(guard.generated[: guard.cut]).decode(
-                "utf-8", errors="replace"
-            )
+            text = llm.detokenize(guard.generated[: guard.cut]).decode("utf-8", errors="replace")
             finish_reason = "repetition"
-        text, reasoning = strip_reasoning(choice["text"])
-        usage = out["usage"]  # type: ignore[index]
-        option_probs = None
-        if request.option_fields and not reasoning:
-            scoring_started = time.perf_counter()
-            _perf_reset(llm)
-            option_probs = self._score_options(tokens, text, request.option_fields)
-            self._count_scoring(time.perf_counter() - scoring_started)
-        seconds = time.perf_counter() - started
-        return GenerationResult(
-            option_probs=option_probs,
-            probability_method="option_scoring" if option_probs else None,
-            text=text,
-            reasoning=reasoning,
-            prompt_tokens=usage["prompt_tokens"],
-            completion_tokens=usage["completion_tokens"],
-            prompt_tokens_evaluated=evaluated,
-            seconds=seconds,
-            prompt_seconds=perf.t_p_eval_ms / 1000 if perf is not None else None,
-            generation_seconds=perf.t_eval_ms / 1000 if perf is not None else None,
-            finish_reason=finish_reason,
-        )
+        return text, finish_reason, int(out["usage"]["completion_tokens"])  # type: ignore[index]
 
     def _count_scoring(self, seconds: float) -> None:
         perf = _perf(self._llm)
@@ -258,15 +287,21 @@ class LlamaCppEngine:
             self.scoring.decode_seconds += (perf.t_p_eval_ms + perf.t_eval_ms) / 1000
             self.scoring.tokens += perf.n_p_eval + perf.n_eval
 
+    def _load(self, tokens: list[int]) -> None:
+        """Make the KV cache hold ``tokens``, reusing the longest cached prefix; at least the
+        last token is evaluated, so the logits are those after ``tokens``."""
+        llm = self._llm
+        common = common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
+        llm.n_tokens = min(common, len(tokens) - 1)
+        llm.eval(tokens[llm.n_tokens :])
+
     def _next_logits(self, tokens: list[int]) -> Any:
         """Make the KV cache hold ``tokens`` (reusing the longest cached prefix) and return
         the log-probabilities of the next token."""
         import numpy as np
 
         llm = self._llm
-        common = common_prefix(list(llm.input_ids[: llm.n_tokens]), tokens)
-        llm.n_tokens = min(common, len(tokens) - 1)  # evaluate at least one token for logits
-        llm.eval(tokens[llm.n_tokens :])
+        self._load(tokens)
         logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
         shifted = logits - logits.max()
         return shifted - np.log(np.exp(shifted).sum())
