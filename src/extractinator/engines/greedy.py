@@ -27,6 +27,8 @@ class Decoded:
     tokens: list[int] = field(default_factory=list)  # generated, end-of-generation excluded
     finish_reason: str = "stop"  # "stop" or "length"
     full_checks: int = 0  # steps where the grammar had to be applied to the whole vocabulary
+    # m -> the logits after the first m generated tokens, at the steps ``keep`` asked for
+    kept_logits: dict[int, Any] = field(default_factory=dict)
 
 
 class GreedyGrammarDecoder:
@@ -66,17 +68,29 @@ class GreedyGrammarDecoder:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def decode(self, max_tokens: int, stop: Callable[[list[int]], bool] | None = None) -> Decoded:
-        """Generate up to ``max_tokens`` tokens; ``stop(tokens)`` may end it early."""
+    def decode(
+        self,
+        max_tokens: int,
+        stop: Callable[[list[int]], bool] | None = None,
+        keep: Callable[[bytes], bool] | None = None,
+    ) -> Decoded:
+        """Generate up to ``max_tokens`` tokens; ``stop(tokens)`` may end it early.
+        ``keep(text so far)`` marks the steps whose logits are copied into ``kept_logits``
+        (the option scorer reuses them instead of decoding again)."""
         out = Decoded()
+        text = b""
         for _ in range(max_tokens):
             logits = self._np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.n_vocab,))
+            if keep is not None and keep(text):
+                out.kept_logits[len(out.tokens)] = logits.copy()
             token = self._choose(logits, out)
             if self.sampler is not None:
                 self._lib.llama_sampler_accept(self.sampler, token)
             if self._lib.llama_vocab_is_eog(self.vocab, token):
                 return out
             out.tokens.append(token)
+            if keep is not None:
+                text += self.llm.detokenize([token])
             if stop is not None and stop(out.tokens):
                 return out
             self.llm.eval([token])

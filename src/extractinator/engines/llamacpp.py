@@ -146,6 +146,8 @@ class LlamaCppEngine:
             bos_token=model.token_get_text(self._llm.token_bos()),
         )
         self._grammars: dict[str, Any] = {}
+        # the last greedy answer: (prompt, generated tokens, {m: logits after m of them})
+        self._answer_logits: tuple[list[int], list[int], dict[int, Any]] = ([], [], {})
         self.scoring = ScoringTotals()
         self._lock = threading.Lock()  # loop-agnostic: one sequence at a time
 
@@ -239,12 +241,22 @@ class LlamaCppEngine:
         greedy decoding with the grammar checked on the chosen token first (greedy.py)."""
         llm = self._llm
         guard = RepetitionGuard(0)
+        keys = [f'"{name}":'.encode() for name in request.option_fields or {}]
+
+        def before_option_value(text: bytes) -> bool:
+            return bool(keys) and text.rstrip().endswith(tuple(keys))
+
         try:
             self._load(tokens)
             with GreedyGrammarDecoder(llm, grammar) as decoder:
-                decoded = decoder.decode(request.max_tokens, stop=lambda gen: guard(gen, None))
+                decoded = decoder.decode(
+                    request.max_tokens,
+                    stop=lambda gen: guard(gen, None),
+                    keep=before_option_value,
+                )
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"llama.cpp generation failed: {e}") from e
+        self._answer_logits = (tokens, decoded.tokens, decoded.kept_logits)
         out, finish_reason = decoded.tokens, decoded.finish_reason
         if guard.cut is not None:  # keep the text up to the first copy of the loop
             out, finish_reason = out[: guard.cut], "repetition"
@@ -258,6 +270,7 @@ class LlamaCppEngine:
         from llama_cpp import StoppingCriteriaList
 
         llm = self._llm
+        self._answer_logits = ([], [], {})
         guard = RepetitionGuard(len(tokens))
         try:
             out = llm.create_completion(
@@ -295,12 +308,25 @@ class LlamaCppEngine:
         llm.n_tokens = min(common, len(tokens) - 1)
         llm.eval(tokens[llm.n_tokens :])
 
+    def _kept_logits(self, tokens: list[int]) -> Any | None:
+        """The logits after ``tokens`` if the last answer's decoding kept them (``tokens``
+        = its prompt + its first m generated tokens): the same numbers a decode would give."""
+        prompt, generated, kept = self._answer_logits
+        m = len(tokens) - len(prompt)
+        if m not in kept or tokens[: len(prompt)] != prompt:
+            return None
+        return kept[m] if tokens[len(prompt) :] == generated[:m] else None
+
     def _next_logits(self, tokens: list[int]) -> Any:
         """Make the KV cache hold ``tokens`` (reusing the longest cached prefix) and return
         the log-probabilities of the next token."""
         import numpy as np
 
         llm = self._llm
+        logits = self._kept_logits(tokens)
+        if logits is not None:
+            shifted = logits - logits.max()
+            return shifted - np.log(np.exp(shifted).sum())
         self._load(tokens)
         logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
         shifted = logits - logits.max()
