@@ -1,6 +1,7 @@
 # One command each, on a fresh machine (Python 3.10+, a C/C++ compiler, cmake):
 #   make demo   install extractinator with the embedded default model, run the bundled demo
 #   make test   install with the test extras, run lint, layering contracts and all tests
+#               (with Debian's chromium for the studio's browser tests, if apt can install it)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 # Set CMAKE_ARGS to choose the flags yourself.
 WHEELS := $(VENV)/llama-wheel-dir
 
-.PHONY: demo test install install-dev lint clean
+.PHONY: demo test install install-dev lint browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,10 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 
-test: lint
+browser:
+	scripts/install_chromium.sh
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 clean:
