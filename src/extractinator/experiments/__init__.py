@@ -1,0 +1,1 @@
+"""Experiments: sweeps over models and settings, leaderboards and paired comparisons."""
