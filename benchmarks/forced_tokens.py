@@ -1,9 +1,9 @@
 """Which generated tokens did the JSON-schema grammar force? (measurement only, slow-ish)
 
-llama-cpp-python's generated token ids are captured during the run (:class:`TokenCapture`
-wraps the ``Llama`` instance's ``generate``); afterwards :class:`GrammarReplay` replays each
-answer through llama.cpp's own grammar sampler (``llama_sampler_init_grammar``) and counts,
-per generated token (the end-of-generation token not included):
+The generated token ids are captured during the run (:class:`TokenCapture` reads the
+embedded engine's ``last_generated`` after each answer); afterwards :class:`GrammarReplay`
+replays each answer through llama.cpp's own grammar sampler (``llama_sampler_init_grammar``)
+and counts, per generated token (the end-of-generation token not included):
 
 - ``single``: the grammar allowed exactly one token of the whole vocabulary at that step;
 - ``text_forced``: the grammar allowed exactly one character sequence for the chosen token's
@@ -16,7 +16,6 @@ per generated token (the end-of-generation token not included):
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,21 +26,14 @@ TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32
 
 
 class TokenCapture:
-    """Keeps the token ids a ``Llama`` instance generates (its ``generate`` is wrapped)."""
+    """The token ids of each answer, as the embedded engine keeps them (``last_generated``:
+    answers at temperature 0, which the benchmark uses)."""
 
-    def __init__(self, llm: Any) -> None:
-        self.tokens: list[int] = []
-        inner = llm.generate
-
-        def generate(*args: Any, **kwargs: Any) -> Iterator[int]:
-            for token in inner(*args, **kwargs):
-                self.tokens.append(int(token))
-                yield token
-
-        llm.generate = generate
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
 
     def take(self) -> list[int]:
-        tokens, self.tokens = self.tokens, []
+        tokens, self.engine.last_generated = list(self.engine.last_generated), []
         return tokens
 
 

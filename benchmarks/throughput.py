@@ -167,7 +167,7 @@ def measure(args: argparse.Namespace, engine: Engine | None = None) -> dict[str,
     if args.forced:
         from forced_tokens import TokenCapture
 
-        capture = TokenCapture(engine._llm)  # type: ignore[attr-defined]
+        capture = TokenCapture(engine)
     measured = MeasuredEngine(engine, task, tokenizer, capture)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -148,6 +148,8 @@ class LlamaCppEngine:
         self._grammars: dict[str, Any] = {}
         # the last greedy answer: (prompt, generated tokens, {m: logits after m of them})
         self._answer_logits: tuple[list[int], list[int], dict[int, Any]] = ([], [], {})
+        # token ids the last answer generated (temperature 0; for measurements)
+        self.last_generated: list[int] = []
         self.scoring = ScoringTotals()
         self._lock = threading.Lock()  # loop-agnostic: one sequence at a time
 
@@ -257,6 +259,7 @@ class LlamaCppEngine:
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"llama.cpp generation failed: {e}") from e
         self._answer_logits = (tokens, decoded.tokens, decoded.kept_logits)
+        self.last_generated = decoded.tokens
         out, finish_reason = decoded.tokens, decoded.finish_reason
         if guard.cut is not None:  # keep the text up to the first copy of the loop
             out, finish_reason = out[: guard.cut], "repetition"
@@ -270,7 +273,7 @@ class LlamaCppEngine:
         from llama_cpp import StoppingCriteriaList
 
         llm = self._llm
-        self._answer_logits = ([], [], {})
+        self._answer_logits, self.last_generated = ([], [], {}), []
         guard = RepetitionGuard(len(tokens))
         try:
             out = llm.create_completion(
