@@ -3,7 +3,7 @@
 # json_schema response_format, /tokenize, /apply-template, /props) from the llama.cpp sources
 # vendored in the llama-cpp-python sdist on PyPI, with the same instruction-set flags as the
 # embedded engine's wheel (scripts/llama_cmake_args.py: never -march=native; AMX off).
-# Prints the binary's path. About 15 minutes on 2 cores; needs a C/C++ compiler and cmake.
+# Prints the binary's path. About 9 minutes on 2 idle cores; needs a C/C++ compiler and cmake.
 #   scripts/build_llama_server.sh [PYTHON]      e.g. LLAMA_SERVER=$(scripts/build_llama_server.sh)
 set -euo pipefail
 PYTHON=${1:-python3}

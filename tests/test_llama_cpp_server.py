@@ -1,5 +1,5 @@
 """The `openai` engine against llama.cpp's own C++ server (`llama-server`), run only when
-$LLAMA_SERVER names the binary: CI does not build it (about 15 minutes on 2 cores; see
+$LLAMA_SERVER names the binary: CI does not build it (about 9 minutes on 2 idle cores; see
 benchmarks/RESULTS.md for the build from the llama.cpp sources vendored in the
 llama-cpp-python sdist). Gemma 3 270M, whose GGUF has no chat template: `--chat-template
 gemma --no-jinja` (the built-in template; with jinja on, "gemma" would be the template text)."""
