@@ -17,7 +17,7 @@ import resource
 import time
 from pathlib import Path
 
-from extractinator.config import EngineConfig, GenerationConfig, RunConfig
+from extractinator.config import GenerationConfig, LlamaCppConfig, RunConfig
 from extractinator.dragon.evaluate import evaluate
 from extractinator.dragon.run import run_dragon
 
@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = RunConfig(
-        engine=EngineConfig(model=args.model),
+        engine=LlamaCppConfig(model=args.model),
         generation=GenerationConfig(),
         limit=args.limit,
         progress=True,

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from extractinator.config import EngineConfig, RunConfig
+from extractinator.cli.demo import EXAMPLES, example_paths
+from extractinator.config import LlamaCppConfig, RunConfig
 from extractinator.data import read_cases
-from extractinator.demo import EXAMPLES, example_paths
 from extractinator.engines.llamacpp import LlamaCppEngine
 from extractinator.runner import run_task
 from extractinator.sink import RunDir
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="GGUF path (default: embedded model)")
     parser.add_argument("--repeat", type=int, default=1, help="run the data N times over")
     args = parser.parse_args()
-    engine = LlamaCppEngine(EngineConfig(model=args.model))
+    engine = LlamaCppEngine(LlamaCppConfig(model=args.model))
     print(f"model: {engine.describe()['model_path']}  threads: {engine.describe()['n_threads']}")
     header = (
         f"{'example':<11}{'cases':>6}{'cases/min':>10}{'prompt/case':>12}{'evaluated/case':>15}"

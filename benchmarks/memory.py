@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from extractinator.config import EngineConfig, RunConfig
+from extractinator.config import LlamaCppConfig, RunConfig
 from extractinator.engines import GenerationRequest, GenerationResult, create_engine
 from extractinator.runner import run_task
 from extractinator.task import load_task
@@ -119,7 +119,7 @@ def main() -> None:
         before = current_rss_mb()
         inner = None
         if not args.no_model:
-            inner = create_engine(EngineConfig(model=args.engine_model))
+            inner = create_engine(LlamaCppConfig(model=args.engine_model))
         loaded = current_rss_mb()
         engine = InstantEngine(inner, answer)
         started = time.perf_counter()

@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from extractinator.config import EngineConfig, GenerationConfig, RunConfig
+from extractinator.config import EngineConfig, GenerationConfig, LlamaCppConfig, RunConfig
+from extractinator.config import engine_config as make_engine_config
 from extractinator.engines import Engine, GenerationRequest, GenerationResult, create_engine
 from extractinator.engines.llamacpp import common_prefix
 from extractinator.prompt import build_messages
@@ -127,14 +128,16 @@ def peak_rss_mb() -> dict[str, float]:
 
 
 def engine_config(args: argparse.Namespace) -> EngineConfig:
-    return EngineConfig(
-        kind=args.engine,
+    """The engine the flags name; options that do not apply to it are left unset."""
+    server = args.engine != "llamacpp"
+    return make_engine_config(
+        args.engine,
         model=args.model,
-        base_url=args.base_url,
-        api_key=os.environ.get("EXTRACTINATOR_API_KEY"),
-        n_ctx=args.n_ctx,
-        n_threads=args.threads,
-        concurrency=args.concurrency,
+        base_url=args.base_url if server else None,
+        api_key=os.environ.get("EXTRACTINATOR_API_KEY") if args.engine == "openai" else None,
+        n_ctx=args.n_ctx if args.engine != "openai" else None,
+        n_threads=None if server else args.threads,
+        concurrency=args.concurrency if server else None,
     )
 
 
@@ -142,7 +145,7 @@ def build_tokenizer(args: argparse.Namespace, engine: Engine) -> Any | None:
     if args.tokenizer:
         from extractinator.engines.llamacpp import LlamaCppEngine
 
-        config = EngineConfig(model=args.tokenizer, n_ctx=256, options={"vocab_only": True})
+        config = LlamaCppConfig(model=args.tokenizer, n_ctx=256, options={"vocab_only": True})
         return LlamaCppEngine(config)
     return engine if hasattr(engine, "tokenize_prompt") else None
 

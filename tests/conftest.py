@@ -3,28 +3,18 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import asyncio
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DRAGON_SYNTHETIC = SHARED / "dragon-synthetic"
-EXAMPLES = REPO / "src" / "extractinator" / "examples"
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
 def default_engine():
-    from extractinator.config import EngineConfig
+    from extractinator.config import LlamaCppConfig
     from extractinator.engines.llamacpp import LlamaCppEngine
 
-    engine = LlamaCppEngine(EngineConfig(n_ctx=4096))
+    engine = LlamaCppEngine(LlamaCppConfig(n_ctx=4096))
     yield engine
-    import asyncio
-
     asyncio.run(engine.aclose())
 
 
@@ -33,3 +23,25 @@ def isolated_cache(tmp_path, monkeypatch):
     """A cache dir of its own, for tests that must not touch the user's cache."""
     monkeypatch.setenv("EXTRACTINATOR_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture(autouse=True)
+def _real_models_need_a_marker(request, monkeypatch):
+    """The hermetic set (``-m "not model and not server"``) is exactly the tests without
+    those markers: a test that loads a real GGUF model must say so (``model``), one that
+    starts a real server ``server``. Unmarked tests that try fail at once."""
+    if request.node.get_closest_marker("model") or request.node.get_closest_marker("server"):
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("this test loads a real model: mark it @pytest.mark.model (or server)")
+
+    import servers
+
+    monkeypatch.setattr(servers, "gemma_model", refuse)
+    from extractinator import model_store
+    from extractinator.engines import llamacpp
+
+    for name in ("ensure_default_model", "ensure_model"):
+        monkeypatch.setattr(model_store, name, refuse)
+    monkeypatch.setattr(llamacpp, "ensure_default_model", refuse)

@@ -14,7 +14,7 @@ from extractinator.records import Record, RecordError
 from extractinator.sink import RunDir
 from extractinator.task import Task, load_task
 
-from conftest import EXAMPLES
+from paths import EXAMPLES
 
 XSS_TEXT = (
     'Patiënt gebruikt aspirine 80 mg. <script>alert("xss")</script> '

@@ -15,7 +15,9 @@ from extractinator import data as data_mod
 from extractinator.data import Case, DataWarning, count_rows, read_cases
 from extractinator.errors import DataError
 
-FIX = Path(__file__).parent / "fixtures" / "data"
+from paths import FIXTURES
+
+FIX = FIXTURES / "data"
 
 
 def cases(path: Path | str, **kw) -> list[Case]:

@@ -17,7 +17,7 @@ from extractinator.data import read_cases
 from extractinator.engines.base import GenerationRequest
 from extractinator.prompt import build_messages
 
-from conftest import EXAMPLES
+from paths import EXAMPLES
 
 pytestmark = pytest.mark.model
 

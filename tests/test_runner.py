@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from extractinator.config import RunConfig
+from extractinator.config import OpenAIConfig, RunConfig
 from extractinator.errors import EngineUnreachable, RunDirError
 from extractinator.runner import run_task
 from extractinator.sink import RunDir
@@ -143,8 +143,7 @@ def test_concurrency_runs_requests_in_parallel_and_loses_nothing(tmp_path):
 
     data = write_data(tmp_path / "d.jsonl", 16)
     out = tmp_path / "out"
-    cfg = RunConfig(progress=False)
-    cfg.engine.concurrency = 8
+    cfg = RunConfig(progress=False, engine=OpenAIConfig(model="fake", concurrency=8))
     started = time.perf_counter()
     run_task(TASK, data, out, cfg, engine=FakeEngine(size_from_text, delay=0.2))
     elapsed = time.perf_counter() - started

@@ -9,13 +9,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .config import EngineConfig, RunConfig
-from .data import Case
+from .config import ENGINE_CONFIGS, EngineConfig, RunConfig
+from .data import Case, row_id_of
 from .engines import Engine, create_engine
+from .errors import DataError
 from .pipeline import CompiledTask
 from .records import Record
 from .runner import process_cases
 from .task import Task, load_task
+from .task.inputs import case_text
 
 
 def as_task(task: Task | str | Path | type[BaseModel], description: str | None = None) -> Task:
@@ -38,17 +40,12 @@ def as_task(task: Task | str | Path | type[BaseModel], description: str | None =
 def _case(i: int, item: str | Mapping[str, Any], task: Task) -> Case:
     if isinstance(item, str):
         return Case(id=str(i), row=i, text=item)
-    case_id = str(item[task.id]) if task.id and task.id in item else str(i)
-    fields = task.input_fields
-    missing = [f for f in fields if f not in item]
+    where = f"record {i}"
+    missing = [f for f in task.input_fields if f not in item]
     if missing:
-        raise KeyError(f"record {i}: no input field {missing[0]!r} (task input: {fields})")
-    if len(fields) == 1:
-        value = item[fields[0]]
-        text = "" if value is None else str(value)
-    else:
-        text = "\n\n".join(f"{f}: {item[f]}" for f in fields if item[f] not in (None, ""))
-    return Case(id=case_id, row=i, text=text)
+        raise DataError(f"{where}: no input field {missing[0]!r} (task input: {task.input})")
+    case_id = row_id_of(item, task.id, where) if task.id and task.id in item else str(i)
+    return Case(id=case_id, row=i, text=case_text(item, task.input, where))
 
 
 def extract(
@@ -64,7 +61,7 @@ def extract(
     record per input, in input order. Pass an Engine to reuse a loaded model across calls."""
     the_task = as_task(task, description)
     config = config or RunConfig(progress=progress)
-    if isinstance(engine, EngineConfig):
+    if isinstance(engine, tuple(ENGINE_CONFIGS.values())):
         config = config.model_copy(update={"engine": engine})
         engine = None
     own = engine is None

@@ -11,7 +11,6 @@ import codecs
 import csv
 import itertools
 import json
-import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .errors import DataError
+from .task.inputs import case_text, is_missing, kind_of, scalar_text
 
 FORMATS = {
     ".csv": "csv",
@@ -33,7 +33,7 @@ FORMATS = {
 }
 CHUNK_ROWS = 10_000  # rows per CSV chunk / Parquet batch
 SCAN_BYTES = 1 << 16  # bytes per block of the encoding check
-Record = tuple[int, str, dict[str, Any]]  # (row, "row 3" / "line 4" for messages, values)
+Row = tuple[int, str, dict[str, Any]]  # (row, "row 3" / "line 4" for messages, values)
 
 
 class DataWarning(UserWarning):
@@ -73,8 +73,7 @@ def read_cases(
     first = next(records, None)  # checks the header / first record now
     if first is None:
         raise DataError(f"{path}: no rows")
-    nested = not isinstance(input, str)  # dict/list values become JSON only in a list input
-    return _cases(path, itertools.chain([first], records), columns, id, limit, nested=nested)
+    return _cases(path, itertools.chain([first], records), input, id, limit)
 
 
 def count_rows(
@@ -107,7 +106,7 @@ def count_rows(
     return n if n is None or limit is None else min(n, limit)
 
 
-def read_rows(path: Path, needed: list[str], encoding: str | None = None) -> Iterator[Record]:
+def read_rows(path: Path, needed: list[str], encoding: str | None = None) -> Iterator[Row]:
     """Raw rows of any supported data file as ``(row, where, {column: value})``, checking
     that the ``needed`` columns exist (for other readers than cases, e.g. label files)."""
     return _records(path, needed, encoding)
@@ -116,11 +115,6 @@ def read_rows(path: Path, needed: list[str], encoding: str | None = None) -> Ite
 def row_id(path: Path, where: str, column: str, value: Any) -> str:
     """A row's id from its id column, or a one-line error naming the file and row."""
     return _id(path, where, column, value)
-
-
-def is_missing(value: Any) -> bool:
-    """None, NaN or a pandas NA: an empty cell."""
-    return _missing(value)
 
 
 def data_columns(path: Path, encoding: str | None = None) -> list[str]:
@@ -191,7 +185,7 @@ def _check_columns(path: Path, needed: list[str], available: list[str], where: s
             raise DataError(f"{path}: {at}no column {col!r} (available: {shown}{more})")
 
 
-def _records(path: Path, needed: list[str], encoding: str | None) -> Iterator[Record]:
+def _records(path: Path, needed: list[str], encoding: str | None) -> Iterator[Row]:
     fmt = _format(path)
     _check_file(path)
     if fmt in ("parquet", "excel"):
@@ -249,7 +243,7 @@ def _choose_encoding(path: Path, encoding: str | None) -> str:
     return fallback
 
 
-def _csv(path: Path, needed: list[str], enc: str, sep: str) -> Iterator[Record]:
+def _csv(path: Path, needed: list[str], enc: str, sep: str) -> Iterator[Row]:
     import pandas as pd
 
     opts: dict[str, Any] = dict(
@@ -273,7 +267,7 @@ def _csv(path: Path, needed: list[str], enc: str, sep: str) -> Iterator[Record]:
         ) from None
 
 
-def _json(path: Path, needed: list[str], enc: str) -> Iterator[Record]:
+def _json(path: Path, needed: list[str], enc: str) -> Iterator[Row]:
     try:
         data = json.loads(path.read_text(encoding=enc))
     except json.JSONDecodeError as e:
@@ -281,16 +275,16 @@ def _json(path: Path, needed: list[str], enc: str) -> Iterator[Record]:
             f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
         ) from None
     if not isinstance(data, list):
-        raise DataError(f"{path}: expected a JSON list of records (objects), got {_kind(data)}")
+        raise DataError(f"{path}: expected a JSON list of records (objects), got {kind_of(data)}")
     for i, rec in enumerate(data):
         if not isinstance(rec, dict):
-            raise DataError(f"{path}: record {i} is {_kind(rec)}, not an object")
+            raise DataError(f"{path}: record {i} is {kind_of(rec)}, not an object")
         if i == 0:
             _check_columns(path, needed, list(rec), "record 0")
         yield i, f"record {i}", rec
 
 
-def _jsonl(path: Path, needed: list[str], enc: str) -> Iterator[Record]:
+def _jsonl(path: Path, needed: list[str], enc: str) -> Iterator[Row]:
     row = 0
     with path.open(encoding=enc) as f:
         for lineno, line in enumerate(f, 1):
@@ -303,7 +297,7 @@ def _jsonl(path: Path, needed: list[str], enc: str) -> Iterator[Record]:
                     f"{path}: line {lineno}: not valid JSON ({e.msg} at column {e.colno})"
                 ) from None
             if not isinstance(rec, dict):
-                raise DataError(f"{path}: line {lineno} is {_kind(rec)}, not an object")
+                raise DataError(f"{path}: line {lineno} is {kind_of(rec)}, not an object")
             if row == 0:
                 _check_columns(path, needed, list(rec), f"line {lineno}")
             yield row, f"line {lineno}", rec
@@ -320,7 +314,7 @@ def _pyarrow_parquet(path: Path) -> Any:
     return pq
 
 
-def _parquet(path: Path, needed: list[str]) -> Iterator[Record]:
+def _parquet(path: Path, needed: list[str]) -> Iterator[Row]:
     pq = _pyarrow_parquet(path)
     try:
         pf = pq.ParquetFile(path)
@@ -335,7 +329,7 @@ def _parquet(path: Path, needed: list[str]) -> Iterator[Record]:
             row += 1
 
 
-def _excel(path: Path, needed: list[str]) -> Iterator[Record]:
+def _excel(path: Path, needed: list[str]) -> Iterator[Row]:
     import pandas as pd
 
     try:
@@ -355,22 +349,16 @@ def _excel(path: Path, needed: list[str]) -> Iterator[Record]:
 
 def _cases(
     path: Path,
-    records: Iterator[Record],
-    columns: list[str],
+    records: Iterator[Row],
+    input: str | list[str],
     id_col: str | None,
     limit: int | None,
-    *,
-    nested: bool,
 ) -> Iterator[Case]:
     seen: dict[str, str] = {}
     for n, (row, where, rec) in enumerate(records):
         if limit is not None and n >= limit:
             return
-        parts = ((c, _text(path, where, c, rec.get(c), nested=nested)) for c in columns)
-        if len(columns) > 1:
-            text = "\n\n".join(f"{c}: {t}" for c, t in parts if t)
-        else:
-            text = next(parts)[1]
+        text = case_text(rec, input, f"{path}: {where}")
         case_id = str(row)
         if id_col is not None:
             case_id = _id(path, where, id_col, rec.get(id_col))
@@ -383,60 +371,19 @@ def _cases(
         yield Case(id=case_id, row=row, text=text)
 
 
-def _missing(v: Any) -> bool:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return True
-    return type(v).__name__ in ("NAType", "NaTType")  # pandas NA / NaT without importing it
-
-
-def _scalar(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    if hasattr(v, "isoformat"):
-        return str(v.isoformat())
-    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):  # numpy scalar
-        return _scalar(v.item())
-    return str(v)
-
-
-def _text(path: Path, where: str, col: str, v: Any, *, nested: bool) -> str:
-    if _missing(v):
-        return ""
-    if isinstance(v, str):
-        return v if v.strip() else ""
-    if isinstance(v, (dict, list, tuple)):
-        if not nested:
-            raise DataError(
-                f"{path}: {where}: column {col!r} holds {_kind(v)}, not text "
-                f"(list it with other columns in `input` to include it as JSON)"
-            )
-        return json.dumps(v, ensure_ascii=False, default=str)
-    return _scalar(v)
-
-
 def _id(path: Path, where: str, col: str, v: Any) -> str:
+    return row_id_of({col: v}, col, f"{path}: {where}")
+
+
+def row_id_of(values: Any, column: str, where: str) -> str:
+    """A row's id from its id column: text, stripped, not empty, not an object or list."""
+    v = values.get(column)
     if isinstance(v, (dict, list, tuple)):
-        raise DataError(f"{path}: {where}: id column {col!r} holds {_kind(v)}")
-    value = "" if _missing(v) else v.strip() if isinstance(v, str) else _scalar(v)
+        raise DataError(f"{where}: id column {column!r} holds {kind_of(v)}")
+    value = "" if is_missing(v) else v.strip() if isinstance(v, str) else scalar_text(v)
     if not value:
-        raise DataError(f"{path}: {where}: empty id in column {col!r}")
+        raise DataError(f"{where}: empty id in column {column!r}")
     return value
-
-
-def _kind(v: Any) -> str:
-    names = {
-        dict: "an object",
-        list: "a list",
-        tuple: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-        type(None): "null",
-    }
-    return names.get(type(v), type(v).__name__)
 
 
 def _short(e: BaseException) -> str:

@@ -9,16 +9,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .align import align_spans
 from .chunking import merge_records, plan_chunks, truncate
 from .config import GenerationConfig
 from .consistency import aggregate, agrees, average_probabilities, vote_probabilities
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
 from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
-from .evidence import ground_evidence
+from .grounding import ground_evidence, ground_spans
 from .prompt import build_messages
-from .records import Record, RecordError, record_key
+from .records import Record, RecordError, add_counts, record_key
 from .task.evidence import split_evidence
 from .task.spans import spans_as_list
 from .task.spec import Example, Task
@@ -45,18 +44,6 @@ class CompiledTask:
             for name, spec in self.task.fields.items()
             if spec.type in ("boolean", "enum")
         }
-
-
-def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any]:
-    """Replace each spans field's [{text, label}] with aligned spans carrying offsets."""
-    for name in task.span_fields():
-        spans = spans_as_list(task.fields[name], output.get(name))
-        if not spans:
-            output[name] = [] if output.get(name) is not None else None
-            continue
-        aligned = align_spans(text, [(s["text"], s["label"]) for s in spans])
-        output[name] = [a.model_dump() for a in aligned]
-    return output
 
 
 @dataclass
@@ -103,7 +90,7 @@ async def _sample(
             sample.error = RecordError(type="engine_error", message=str(e))
             break
         sample.attempts = attempt + 1
-        _add_tokens(sample, last)
+        add_counts(sample, last)
         try:
             output = validate_output(last.text, compiled.model)
         except InvalidOutput as e:
@@ -170,23 +157,6 @@ def _accept(
     sample.output = output
     sample.option_probs = last.option_probs
     sample.probability_method = last.probability_method
-
-
-def _add_tokens(into: _Sample | Record, src: _Sample | GenerationResult) -> None:
-    """Add one answer's (or sample's) token counts and engine timings to a total."""
-    into.prompt_tokens += src.prompt_tokens
-    into.completion_tokens += src.completion_tokens
-    if src.prompt_tokens_evaluated is not None:
-        into.prompt_tokens_evaluated = (into.prompt_tokens_evaluated or 0) + (
-            src.prompt_tokens_evaluated
-        )
-    into.prompt_seconds = _add_seconds(into.prompt_seconds, src.prompt_seconds)
-    into.generation_seconds = _add_seconds(into.generation_seconds, src.generation_seconds)
-
-
-def _add_seconds(total: float | None, more: float | None) -> float | None:
-    """Sum engine-reported timings, staying None while no attempt reported any."""
-    return total if more is None else (total or 0.0) + more
 
 
 async def extract_case(
@@ -267,8 +237,7 @@ def _fill_record(
     """Token counts summed over the samples; the single answer, or the aggregate."""
     task = compiled.task
     for s in samples:
-        record.attempts += s.attempts
-        _add_tokens(record, s)
+        add_counts(record, s)
     valid = [s for s in samples if s.output is not None]
     failed = [s for s in samples if s.output is None]
     if gen.samples > 1 and failed:

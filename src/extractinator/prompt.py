@@ -16,6 +16,7 @@ from typing import Any
 
 from .engines.base import Message
 from .task.evidence import evidence_key, example_with_evidence
+from .task.inputs import case_text
 from .task.spans import output_in_layout
 from .task.spec import Example, FieldSpec, Task
 
@@ -131,15 +132,12 @@ def system_prompt(task: Task) -> str:
     return "\n\n".join(parts)
 
 
-def case_text(text: str) -> str:
-    return text
-
-
-def format_input(value: str | dict[str, Any]) -> str:
-    """An example's input: a text, or a mapping of input columns joined with labels."""
+def format_input(task: Task, value: str | dict[str, Any]) -> str:
+    """An example's input: a text, or a mapping of the task's input columns, made into text
+    exactly as a data row with those values would be."""
     if isinstance(value, str):
         return value
-    return "\n\n".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
+    return case_text(value, task.input, "example input")
 
 
 def build_messages(
@@ -153,7 +151,7 @@ def build_messages(
     similarity), the case text, then any follow-up turns (re-asks)."""
     messages = [Message(role="system", content=system_prompt(task))]
     for ex in [*task.examples, *(examples or [])]:
-        messages.append(Message(role="user", content=format_input(ex.input)))
+        messages.append(Message(role="user", content=format_input(task, ex.input)))
         messages.append(
             Message(
                 role="assistant",
@@ -163,7 +161,7 @@ def build_messages(
                 ),
             )
         )
-    messages.append(Message(role="user", content=case_text(text)))
+    messages.append(Message(role="user", content=text))
     messages.extend(followup or [])
     return messages
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -68,6 +69,25 @@ class Record(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+
+def add_counts(into: Any, src: Any) -> None:
+    """Add one answer's (or sample's, or chunk's) attempts, token counts and engine timings
+    to a total; timings and evaluated counts stay None while nothing reported any."""
+    into.prompt_tokens += src.prompt_tokens
+    into.completion_tokens += src.completion_tokens
+    if hasattr(into, "attempts") and hasattr(src, "attempts"):
+        into.attempts += src.attempts
+    for attr in ("prompt_tokens_evaluated", "prompt_seconds", "generation_seconds"):
+        more = getattr(src, attr)
+        if more is not None:
+            setattr(into, attr, (getattr(into, attr) or 0) + more)
+
+
+def option_key(value: Any) -> str:
+    """How a boolean/enum value names its option in ``Record.probabilities``: strings as
+    they are, everything else as JSON (``true``, ``3``, ``null``)."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def text_hash(text: str) -> str:

@@ -1,17 +1,16 @@
-"""Model backends behind one async protocol (see ``base.py``)."""
+"""Model backends behind one async protocol (see ``base.py``) and one registry: each engine
+kind of ``config.ENGINE_KINDS`` maps to the factory that builds it from its config."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from ..config import EngineConfig
+from ..config import EngineConfig, LlamaCppConfig, OllamaConfig, OpenAIConfig, ServerConfig
 from ..errors import ConfigError
 from .base import Engine, GenerationRequest, GenerationResult, Message, TokenLogprob
 
-if TYPE_CHECKING:
-    from .pool import ServerEngine
-
 __all__ = [
+    "ENGINES",
     "Engine",
     "GenerationRequest",
     "GenerationResult",
@@ -21,37 +20,46 @@ __all__ = [
 ]
 
 
-def create_engine(config: EngineConfig) -> Engine:
-    """Build the engine a config names. Heavy imports happen only for the chosen one."""
-    if config.kind == "llamacpp":
-        if config.base_url:
-            raise ConfigError(
-                "--base-url is for server engines; use --engine openai or --engine ollama"
-            )
-        from .llamacpp import LlamaCppEngine
+def _llamacpp(config: LlamaCppConfig) -> Engine:
+    from .llamacpp import LlamaCppEngine
 
-        return LlamaCppEngine(config)
+    return LlamaCppEngine(config)
+
+
+def _openai(config: OpenAIConfig) -> Engine:
+    from .openai import OpenAIEngine
+
+    return OpenAIEngine(config)
+
+
+def _ollama(config: OllamaConfig) -> Engine:
+    from .ollama import OllamaEngine
+
+    return OllamaEngine(config)
+
+
+# kind -> factory (heavy imports happen only for the chosen engine)
+ENGINES: dict[str, Callable[..., Engine]] = {
+    "llamacpp": _llamacpp,
+    "openai": _openai,
+    "ollama": _ollama,
+}
+
+
+def create_engine(config: EngineConfig) -> Engine:
+    """Build the engine a config names; several server URLs become a failover pool."""
+    factory = ENGINES[config.kind]
+    if not isinstance(config, ServerConfig):
+        return factory(config)
     if not config.model:
         raise ConfigError(f"the {config.kind} engine needs --model (the server's model name)")
     if len(config.endpoints) > 1:
         from .pool import EndpointPool
 
         return EndpointPool(
-            [_server_engine(config.model_copy(update={"base_url": u})) for u in config.endpoints],
+            [factory(config.model_copy(update={"base_url": u})) for u in config.endpoints],
             slots=config.concurrency,
             health_interval=config.health_interval,
             failover_wait=config.failover_wait,
         )
-    return _server_engine(config)
-
-
-def _server_engine(config: EngineConfig) -> ServerEngine:
-    if config.kind == "openai":
-        from .openai import OpenAIEngine
-
-        return OpenAIEngine(config)
-    if config.kind == "ollama":
-        from .ollama import OllamaEngine
-
-        return OllamaEngine(config)
-    raise ConfigError(f"unknown engine {config.kind!r}")  # pragma: no cover
+    return factory(config)

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from ..config import EngineConfig
+from ..config import ServerConfig
 from ..errors import EngineConnectionLost, EngineError, EngineUnreachable
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def check_base_url(base_url: str) -> None:
 
 
 def make_client(
-    config: EngineConfig,
+    config: ServerConfig,
     headers: dict[str, str],
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
@@ -105,12 +105,14 @@ def make_client(
     limits = httpx.Limits(
         max_connections=config.concurrency, max_keepalive_connections=config.concurrency
     )
-    timeout = httpx.Timeout(config.timeout, connect=min(config.timeout, 30.0), pool=None)
+    timeout = httpx.Timeout(
+        config.timeout, connect=min(config.timeout, config.connect_timeout), pool=None
+    )
     return httpx.AsyncClient(headers=headers, limits=limits, timeout=timeout, transport=transport)
 
 
 def poster_for(
-    config: EngineConfig,
+    config: ServerConfig,
     engine: str,
     api_key: str | None,
     transport: httpx.AsyncBaseTransport | None,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import EngineConfig, cache_dir
+from ..config import LlamaCppConfig, cache_dir
 from ..errors import ContextOverflow, EngineError, ModelError
 from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
 from .base import GenerationRequest, GenerationResult, strip_reasoning
@@ -104,8 +104,8 @@ class LlamaCppEngine:
 
     name = "llamacpp"
 
-    def __init__(self, config: EngineConfig | None = None) -> None:
-        self.config = config or EngineConfig()
+    def __init__(self, config: LlamaCppConfig | None = None) -> None:
+        self.config = config or LlamaCppConfig()
         if self.config.model:
             self.path = Path(self.config.model).expanduser()
             _check_gguf(self.path)

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ..config import EngineConfig
+from ..config import OllamaConfig
 from ..errors import EngineError
 from .base import GenerationRequest, GenerationResult, strip_reasoning
 from .http import Backoff, check_base_url, error_text, one_line, poster_for
@@ -35,13 +35,13 @@ class OllamaEngine:
 
     def __init__(
         self,
-        config: EngineConfig,
+        config: OllamaConfig,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         if not config.model:
-            raise EngineError("the ollama engine needs a model name (EngineConfig.model)")
+            raise EngineError("the ollama engine needs a model name (OllamaConfig.model)")
         self.config = config
         self.model: str = config.model
         self.base_url = config.base_url or DEFAULT_BASE_URL

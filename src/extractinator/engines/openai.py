@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import httpx
 
-from ..config import EngineConfig
+from ..config import OpenAIConfig
 from ..errors import ContextOverflow, EngineError
 from .base import GenerationRequest, GenerationResult, TokenLogprob, strip_reasoning
 from .http import Backoff, check_base_url, error_text, one_line, poster_for
@@ -97,7 +97,7 @@ class OpenAIEngine:
 
     def __init__(
         self,
-        config: EngineConfig,
+        config: OpenAIConfig,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff: Backoff | None = None,

@@ -7,6 +7,8 @@ import json
 import math
 from typing import Any
 
+from ..records import option_key
+
 _WS = " \t\n\r"
 
 
@@ -61,6 +63,5 @@ def normalise(logprobs: dict[str, float]) -> dict[str, float]:
 
 
 def literal_to_key(literal: str) -> str:
-    """How an option is named in a record: strings unquoted, others as JSON."""
-    value = json.loads(literal)
-    return value if isinstance(value, str) else json.dumps(value)
+    """How the option of a JSON literal is named in a record (``records.option_key``)."""
+    return option_key(json.loads(literal))

@@ -47,7 +47,16 @@ from pydantic import (
     model_validator,
 )
 
-from ..config import EngineConfig, GenerationConfig, RunConfig
+from ..config import (
+    ENGINE_CONFIGS,
+    EngineConfig,
+    GenerationConfig,
+    LlamaCppConfig,
+    RunConfig,
+    option_default,
+)
+from ..config import engine_config as make_engine_config
+from ..config import run_config as make_run_config
 from ..errors import ConfigError
 
 _Strict = ConfigDict(extra="forbid")
@@ -180,11 +189,11 @@ class Settings(BaseModel):
     """Engine and generation settings shared by every cell."""
 
     model_config = _Strict
-    n_ctx: int = Field(default=8192, ge=256)
+    n_ctx: int = Field(default=option_default(LlamaCppConfig, "n_ctx"), ge=256)
     threads: int | None = Field(default=None, ge=1)
-    max_tokens: int = Field(default=1024, ge=1)
-    max_reasks: int = Field(default=2, ge=0, le=5)
-    seed: int = 0
+    max_tokens: int = Field(default=option_default(GenerationConfig, "max_tokens"), ge=1)
+    max_reasks: int = Field(default=option_default(GenerationConfig, "max_reasks"), ge=0, le=5)
+    seed: int = option_default(GenerationConfig, "seed")
 
 
 def _benchmark_kind(v: Any) -> str | None:
@@ -359,7 +368,8 @@ def load_sweep(path: str | Path) -> SweepFile:
 
 
 def engine_config(sweep: SweepFile, model: ModelEntry) -> EngineConfig:
-    """The engine of one model (known GGUF names are assembled here, on first use)."""
+    """The engine of one model (known GGUF names are assembled here, on first use). The
+    shared settings go to the engines they apply to (threads: the embedded engine only)."""
     s = sweep.settings
     name: str | None
     if model.gguf:
@@ -370,15 +380,15 @@ def engine_config(sweep: SweepFile, model: ModelEntry) -> EngineConfig:
             name = str(ensure_model(KNOWN_MODELS[name]))
     else:
         name = model.ollama or model.openai
-    return EngineConfig(
-        kind=model.kind,
-        model=name,
-        base_url=model.base_url,
-        api_key=os.environ.get(model.api_key_env) if model.api_key_env else None,
-        concurrency=model.concurrency,
-        n_ctx=s.n_ctx,
-        n_threads=s.threads,
-    )
+    fields = ENGINE_CONFIGS[model.kind].model_fields
+    shared = {"n_ctx": s.n_ctx, "n_threads": s.threads}
+    server = {
+        "base_url": model.base_url,
+        "api_key": os.environ.get(model.api_key_env) if model.api_key_env else None,
+        "concurrency": model.concurrency,
+    }
+    given = {k: v for k, v in {**shared, **server}.items() if k in fields}
+    return make_engine_config(model.kind, model=name, **given)
 
 
 def run_config(
@@ -386,15 +396,15 @@ def run_config(
 ) -> RunConfig:
     """The RunConfig of one cell (what ``extractinator dragon run`` would build from flags)."""
     s = sweep.settings
-    return RunConfig(
-        engine=engine,
-        generation=GenerationConfig(
-            temperature=cell.temperature,
-            seed=s.seed,
-            max_tokens=s.max_tokens,
-            max_reasks=s.max_reasks,
-            samples=cell.samples,
-        ),
+    return make_run_config(
+        engine,
+        generation={
+            "temperature": cell.temperature,
+            "seed": s.seed,
+            "max_tokens": s.max_tokens,
+            "max_reasks": s.max_reasks,
+            "samples": cell.samples,
+        },
         limit=sweep.benchmark.limit,
         progress=progress,
     )

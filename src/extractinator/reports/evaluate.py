@@ -9,7 +9,6 @@ share within 5% (integer, number); fields with option probabilities also get cal
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..data import data_columns
 from ..errors import DataError, RunDirError
-from ..records import Record
+from ..records import Record, option_key
 from ..sink import RunDir
 from ..task.spec import FieldSpec, Task
 from . import calibration as cal
@@ -188,11 +187,6 @@ def _match(
         labels_without_record_ids=unknown[:_SHOWN_IDS],
         records_without_label=len(records) - matched,
     )
-
-
-def option_key(value: Any) -> str:
-    """How a value names its option in ``Record.probabilities`` (strings bare, else JSON)."""
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def score_field(

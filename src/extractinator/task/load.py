@@ -31,7 +31,7 @@ def format_validation_error(err: ValidationError, where: str) -> str:
     return problems[0] + more if problems else f"{where}: invalid task"
 
 
-def _read_mapping(path: Path) -> dict[str, Any]:
+def read_mapping(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -125,9 +125,9 @@ def _read_mapping_or_list(path: Path) -> Any:
 def load_task(path: str | Path) -> Task:
     """Load a task file: our YAML/JSON format, or an llm_extractinator task JSON."""
     path = Path(path)
-    data = _read_mapping(path)
+    data = read_mapping(path)
     if "Description" in data and "fields" not in data:
-        from .legacy import task_from_legacy
+        from .llm_extractinator import task_from_legacy
 
         return task_from_legacy(data, path)
     return task_from_mapping(data, str(path), base_dir=path.parent)

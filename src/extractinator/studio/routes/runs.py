@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
-from pydantic import ValidationError
 
-from ...config import EngineConfig, GenerationConfig, RunConfig
+from ...config import RunConfig, engine_config, run_config
 from ...data import read_cases
 from ...errors import ExtractinatorError
 from ...task import load_task
@@ -65,25 +64,28 @@ def _task(request: Request, body: dict[str, Any]) -> tuple[Task, str]:
 
 
 def _config(body: dict[str, Any]) -> RunConfig:
+    """The run settings of the form; blanks take the config types' defaults."""
     engine = body.get("engine") or {}
+    kind = engine.get("kind") or "llamacpp"
     try:
-        return RunConfig(
-            engine=EngineConfig(
-                kind=engine.get("kind") or "llamacpp",
+        n_ctx = int(engine["n_ctx"]) if engine.get("n_ctx") else None
+        return run_config(
+            engine_config(
+                kind,
                 model=engine.get("model") or None,
                 base_url=engine.get("base_url") or None,
-                n_ctx=int(engine.get("n_ctx") or 8192),
+                n_ctx=n_ctx if kind != "openai" else None,
             ),
-            generation=GenerationConfig(
-                temperature=float(body.get("temperature") or 0.0),
-                max_tokens=int(body.get("max_tokens") or 1024),
-            ),
+            generation={
+                "temperature": float(body["temperature"]) if body.get("temperature") else None,
+                "max_tokens": int(body["max_tokens"]) if body.get("max_tokens") else None,
+            },
             limit=int(body["limit"]) if body.get("limit") else None,
             overwrite=bool(body.get("overwrite")),
             retry_failed=bool(body.get("retry_failed")),
             progress=False,
         )
-    except (ValidationError, ValueError) as e:
+    except (ExtractinatorError, ValueError) as e:
         raise HTTPException(422, f"invalid run settings: {e}") from None
 
 

@@ -1,0 +1,50 @@
+"""Ground what the model copied in the input text: spans fields and evidence quotes (see
+``task/evidence.py``) get character offsets and an alignment (``align.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .align import align_spans
+from .records import Evidence
+from .task.spans import spans_as_list
+from .task.spec import Task
+
+
+def _stated_nothing(value: Any) -> bool:
+    """Values the prompt's rules give when the report does not state anything: null, false
+    for a yes/no question, an empty list. A missing quote fits them."""
+    return value is None or value is False or value == []
+
+
+def ground_evidence(
+    text: str, quotes: dict[str, str | None], output: dict[str, Any]
+) -> dict[str, Evidence]:
+    """field -> the quote with its offsets in ``text``. A quote that cannot be found
+    (alignment ``none``), or a missing quote for a stated value, is unsupported."""
+    grounded: dict[str, Evidence] = {}
+    for name, quote in quotes.items():
+        if quote is None or not quote.strip():
+            grounded[name] = Evidence(quote=None, supported=_stated_nothing(output.get(name)))
+            continue
+        span = align_spans(text, [(quote, name)])[0]
+        grounded[name] = Evidence(
+            quote=quote,
+            start=span.start,
+            end=span.end,
+            alignment=span.alignment,
+            supported=span.alignment != "none",
+        )
+    return grounded
+
+
+def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any]:
+    """Replace each spans field's [{text, label}] with aligned spans carrying offsets."""
+    for name in task.span_fields():
+        spans = spans_as_list(task.fields[name], output.get(name))
+        if not spans:
+            output[name] = [] if output.get(name) is not None else None
+            continue
+        aligned = align_spans(text, [(s["text"], s["label"]) for s in spans])
+        output[name] = [a.model_dump() for a in aligned]
+    return output

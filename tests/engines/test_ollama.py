@@ -1,0 +1,226 @@
+"""OllamaEngine against a wire-format stub of Ollama's native ``/api/chat``.
+
+Ollama itself cannot be installed on this machine, so these tests run a stub HTTP server on
+127.0.0.1 (real sockets) that speaks the documented request/response format: they pin the
+exact request body the engine sends and check how documented responses are parsed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from extractinator.config import OllamaConfig
+from extractinator.engines.base import Engine, GenerationRequest, GenerationResult, Message
+from extractinator.engines.http import Backoff
+from extractinator.engines.ollama import OllamaEngine
+from extractinator.errors import EngineError, EngineUnreachable
+
+from servers import Reply, StubServer, free_port
+
+SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+MESSAGES = [Message(role="system", content="Extract."), Message(role="user", content="Two.")]
+
+
+def engine_for(base_url: str, **config: Any) -> OllamaEngine:
+    config.setdefault("http_retries", 2)
+    config.setdefault("model", "qwen3:0.6b")
+    cfg = OllamaConfig(base_url=base_url, **config)
+    return OllamaEngine(cfg, backoff=Backoff(base=0.001, cap=0.005))
+
+
+def generate(engine: OllamaEngine, *requests: GenerationRequest) -> list[GenerationResult]:
+    async def go() -> list[GenerationResult]:
+        try:
+            return [await engine.generate(r) for r in requests]
+        finally:
+            await engine.aclose()
+
+    return asyncio.run(go())
+
+
+def chat_response(content: str = '{"n": 2}', **extra: Any) -> dict[str, Any]:
+    """A non-streaming /api/chat response as documented by Ollama."""
+    message = {"role": "assistant", "content": content}
+    if "thinking" in extra:
+        message["thinking"] = extra.pop("thinking")
+    return {
+        "model": "qwen3:0.6b", "created_at": "2025-01-01T00:00:00Z", "message": message,
+        "done": True, "done_reason": "stop", "total_duration": 2_000_000_000,
+        "load_duration": 1_000_000, "prompt_eval_count": 26, "prompt_eval_duration": 250_000_000,
+        "eval_count": 7, "eval_duration": 500_000_000,
+    } | extra  # fmt: skip
+
+
+def test_request_body_is_the_native_wire_format() -> None:
+    with StubServer([Reply(200, chat_response())]) as stub:
+        engine = engine_for(
+            stub.url,
+            n_ctx=4096,
+            think=False,
+            api_key="k",
+            options={"top_k": 20, "temperature": 0.1},
+        )
+        req = GenerationRequest(
+            messages=MESSAGES, json_schema=SCHEMA, max_tokens=99, temperature=0.0, seed=7,
+            top_logprobs=3,
+        )  # fmt: skip
+        generate(engine, req)
+    seen = stub.requests[0]
+    assert seen.path == "/api/chat"
+    assert seen.headers["Authorization"] == "Bearer k"
+    assert seen.body == {
+        "model": "qwen3:0.6b",
+        "messages": [{"role": "system", "content": "Extract."},
+                     {"role": "user", "content": "Two."}],
+        "stream": False,
+        "format": SCHEMA,
+        "options": {"num_ctx": 4096, "num_predict": 99, "temperature": 0.1, "seed": 7,
+                    "top_k": 20},
+        "think": False,
+        "logprobs": True,
+        "top_logprobs": 3,
+    }  # fmt: skip
+
+
+def test_optional_fields_are_left_out() -> None:
+    with StubServer([Reply(200, chat_response("hello"))]) as stub:
+        engine = engine_for(stub.url)
+        generate(engine, GenerationRequest(messages=MESSAGES, seed=None))
+    body = stub.requests[0].body
+    assert set(body) == {"model", "messages", "stream", "options"}
+    assert body["options"] == {"num_ctx": 8192, "num_predict": 512, "temperature": 0.0}
+    assert "Authorization" not in stub.requests[0].headers
+
+
+def test_response_parsing() -> None:
+    body = chat_response(
+        '{"n": 2',
+        thinking="The user wants a number.",
+        done_reason="length",
+        logprobs=[
+            {"token": '{"', "logprob": -0.01, "bytes": [123, 34],
+             "top_logprobs": [{"token": '{"', "logprob": -0.01, "bytes": [123, 34]},
+                              {"token": "{", "logprob": -4.6, "bytes": [123]}]},
+            {"token": "n", "logprob": -0.2, "bytes": [110], "top_logprobs": []},
+        ],
+    )  # fmt: skip
+    with StubServer([Reply(200, body)]) as stub:
+        (result,) = generate(engine_for(stub.url), GenerationRequest(messages=MESSAGES))
+    assert result.text == '{"n": 2' and result.reasoning == "The user wants a number."
+    assert (result.prompt_tokens, result.completion_tokens) == (26, 7)
+    assert result.prompt_seconds == pytest.approx(0.25)
+    assert result.generation_seconds == pytest.approx(0.5)
+    assert result.finish_reason == "length" and result.seconds > 0
+    assert result.logprobs is not None and [lp.token for lp in result.logprobs] == ['{"', "n"]
+    assert result.logprobs[0].top == {'{"': -0.01, "{": -4.6}
+    assert result.logprobs[1].logprob == -0.2 and result.logprobs[1].top == {}
+
+
+OPTIONS = {"n": ["1", "2", "3"]}
+
+
+def test_option_fields_ask_for_top_logprobs_and_get_probabilities() -> None:
+    def item(token: str, logprob: float, **top: float) -> dict[str, Any]:
+        alts = {token: logprob, **top}
+        return {"token": token, "logprob": logprob, "bytes": list(token.encode()),
+                "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())}
+                                 for t, lp in alts.items()]}  # fmt: skip
+
+    logprobs = [item('{"', -0.01), item("n", -0.01), item('":', -0.01)]
+    logprobs += [item(" 2", -0.5, **{" 3": -1.5, ' "': -0.2, " 1": -4.0}), item("}", -0.01)]
+    with StubServer([Reply(200, chat_response(logprobs=logprobs))]) as stub:
+        req = GenerationRequest(messages=MESSAGES, json_schema=SCHEMA, option_fields=OPTIONS)
+        (result,) = generate(engine_for(stub.url), req)
+    body = stub.requests[0].body
+    assert body["logprobs"] is True and body["top_logprobs"] == 20
+    weights = {"1": math.exp(-4.0), "2": math.exp(-0.5), "3": math.exp(-1.5)}  # ' "' not allowed
+    total = sum(weights.values())
+    assert result.probability_method == "top_logprobs"
+    assert result.option_probs == {"n": {k: pytest.approx(w / total) for k, w in weights.items()}}
+
+
+def test_no_logprobs_means_unavailable_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """Ollama releases without logprobs ignore the request and send none."""
+    caplog.set_level(logging.WARNING, logger="extractinator.engines.logprob_options")
+    with StubServer([Reply(200, chat_response())]) as stub:
+        req = GenerationRequest(messages=MESSAGES, json_schema=SCHEMA, option_fields=OPTIONS)
+        results = generate(engine_for(stub.url), req, req)
+    assert all(r.option_probs is None and r.probability_method == "unavailable" for r in results)
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert f"ollama server at {stub.url}/api/chat returned no logprobs" in message
+    assert "--samples K" in message
+
+
+def test_think_block_in_content_is_stripped() -> None:
+    body = chat_response("<think>count</think>\n{}")
+    del body["prompt_eval_duration"]
+    with StubServer([Reply(200, body)]) as stub:
+        (result,) = generate(engine_for(stub.url), GenerationRequest(messages=MESSAGES))
+    assert result.text == "{}" and result.reasoning == "count"
+    assert result.prompt_seconds is None and result.finish_reason == "stop"
+    assert result.logprobs is None
+
+
+def test_503_is_retried_then_succeeds() -> None:
+    with StubServer([Reply(503, {"error": "server busy"}), Reply(200, chat_response())]) as stub:
+        (result,) = generate(engine_for(stub.url), GenerationRequest(messages=MESSAGES))
+    assert result.text == '{"n": 2}' and len(stub.requests) == 2
+
+
+def test_model_not_found_is_not_retried() -> None:
+    missing = Reply(404, {"error": 'model "nope" not found, try pulling it first'})
+    stub = StubServer([missing])
+    with stub, pytest.raises(EngineError, match='HTTP 404: model "nope" not found'):
+        generate(engine_for(stub.url, model="nope"), GenerationRequest(messages=MESSAGES))
+    assert len(stub.requests) == 1
+
+
+def test_unreachable_names_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    engine = engine_for(url, http_retries=1)
+    start = time.monotonic()
+    with pytest.raises(EngineUnreachable, match=f"{url}/api/chat"):
+        generate(engine, GenerationRequest(messages=MESSAGES))
+    assert engine.http.attempts == 2 and time.monotonic() - start < 5
+
+
+def test_identity_and_protocol() -> None:
+    engine = engine_for("http://127.0.0.1:11434/", options={"num_ctx": 2048}, api_key="secret")
+    assert isinstance(engine, Engine)
+    assert engine.model_id == "ollama:qwen3:0.6b@http://127.0.0.1:11434"
+    assert engine.context_size == 2048
+    assert "secret" not in json.dumps(engine.describe())
+    assert asyncio.run(engine.count_tokens(GenerationRequest(messages=MESSAGES))) is None
+    with pytest.raises(EngineError, match="model name"):
+        OllamaEngine(OllamaConfig())
+
+
+def test_mock_transport_parses_concurrent_requests() -> None:
+    """The injected transport hook; several requests in flight on one client."""
+    seen: list[dict[str, Any]] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        body = json.loads(req.content)
+        seen.append(body)
+        return httpx.Response(200, json=chat_response(json.dumps({"n": body["options"]["seed"]})))
+
+    cfg = OllamaConfig(model="m", concurrency=4)
+    engine = OllamaEngine(cfg, transport=httpx.MockTransport(handler))
+
+    async def go() -> list[GenerationResult]:
+        try:
+            reqs = [GenerationRequest(messages=MESSAGES, seed=i) for i in range(4)]
+            return await asyncio.gather(*(engine.generate(r) for r in reqs))
+        finally:
+            await engine.aclose()
+
+    results = asyncio.run(go())
+    assert [json.loads(r.text)["n"] for r in results] == [0, 1, 2, 3] and len(seen) == 4

@@ -1,0 +1,401 @@
+"""The studio and the HTML report, hermetic: FastAPI TestClient on fabricated run folders
+and FakeEngine runs (security guards, task builder, data, runs, results, export, report)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("multipart")
+
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from extractinator.cli import main
+from extractinator.reports.casesview import Mark, segments
+from extractinator.reports.html import render_report
+from extractinator.sink import RunDir
+from extractinator.studio.app import create_app, loopback_hosts
+from extractinator.task import load_task
+
+from fakes import FakeEngine
+from studio_fixtures import XSS_TEXT, make_workdir
+
+RADIOLOGY_REPLY = '{"nodule_present": true, "largest_nodule_mm": 8, "side": "right"}'
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return make_workdir(tmp_path / "work")
+
+
+def fake_factory(delay: float = 0.0):
+    return lambda config: FakeEngine(lambda request: RADIOLOGY_REPLY, delay=delay)
+
+
+@pytest.fixture
+def client(workdir):
+    with TestClient(create_app(workdir, engine_factory=fake_factory())) as c:
+        yield c
+
+
+# ------------------------------------------------------------------------------------------
+# Security.
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/data?path=../outside.csv",
+        "/data?path=/etc/passwd",
+        "/api/data/preview?path=../../etc/passwd",
+        "/files?path=../../../etc/hostname",
+        "/results?run=..",
+        "/results/export?run=../work/../..&format=csv",
+        "/tasks?path=%2e%2e/secret.yaml",
+        "/api/tasks/load?path=runs/../../secret.yaml",
+    ],
+)
+def test_traversal_is_refused(client, url):
+    r = client.get(url)
+    assert r.status_code == 403
+    assert "outside the studio folder" in r.text
+
+
+def test_symlink_out_of_the_workdir_is_refused(client, workdir, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("id,text\n1,geheim\n", encoding="utf-8")
+    os.symlink(secret, workdir / "link.csv")
+    assert client.get("/data?path=link.csv").status_code == 403
+    assert "link.csv" not in client.get("/data").text  # not listed either
+
+
+def test_writes_outside_the_workdir_are_refused(client, workdir):
+    task = load_task(workdir / "radiology_task.yaml").model_dump(mode="json", exclude_none=True)
+    r = client.post("/api/tasks/save", json={"path": "../evil.yaml", "task": task})
+    assert r.status_code == 403
+    assert not (workdir.parent / "evil.yaml").exists()
+    body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "outdir": "../out"}
+    assert client.post("/api/runs", json=body).status_code == 403
+
+
+def test_token_is_required_when_set(workdir):
+    app = create_app(workdir, token="s3cret-token")
+    with TestClient(app) as c:
+        assert c.get("/").status_code == 401
+        assert c.get("/?token=wrong").status_code == 401
+        r = c.get("/?token=s3cret-token")
+        assert r.status_code == 200
+        assert c.get("/results").status_code == 200  # the cookie set by the first visit
+    with TestClient(app) as c:
+        assert c.get("/run", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        assert c.get("/static/studio.js").status_code == 401
+
+
+def test_studio_command_prints_a_token_when_not_on_loopback(workdir, monkeypatch):
+    import uvicorn
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    result = CliRunner().invoke(main, ["studio", "--host", "0.0.0.0", "--workdir", str(workdir)])
+    assert result.exit_code == 0, result.output
+    assert "?token=" in result.output
+    token = result.output.split("?token=")[1].split()[0]
+    with TestClient(served["app"]) as c:
+        assert c.get("/").status_code == 401
+        assert c.get(f"/?token={token}").status_code == 200
+    result = CliRunner().invoke(main, ["studio", "--workdir", str(workdir)])
+    assert "token" not in result.output and served["host"] == "127.0.0.1"
+
+
+def test_loopback_studio_refuses_other_host_names(workdir):
+    app = create_app(workdir, allowed_hosts=loopback_hosts())
+    with TestClient(app, base_url="http://attacker.example") as c:
+        assert c.get("/").status_code == 400
+    with TestClient(app, base_url="http://127.0.0.1:8765") as c:
+        assert c.get("/").status_code == 200
+
+
+def test_cross_origin_writes_are_refused(client):
+    r = client.post(
+        "/api/tasks/preview", json={"task": {}}, headers={"Origin": "http://evil.example"}
+    )
+    assert r.status_code == 403
+
+
+def test_upload_size_limit_and_names(workdir):
+    with TestClient(create_app(workdir, max_upload_bytes=1000)) as c:
+        big = b"id,text\n" + b"1,aaaa\n" * 20_000
+        r = c.post("/api/upload", files={"file": ("big.csv", big, "text/csv")})
+        assert r.status_code == 413  # refused before reading (Content-Length)
+        medium = b"id,text\n" + b"1,aaaa\n" * 300
+        r = c.post("/api/upload", files={"file": ("medium.csv", medium, "text/csv")})
+        assert r.status_code == 413  # refused while copying
+        assert not list((workdir / "uploads").glob("*"))
+        r = c.post(
+            "/api/upload",
+            files={"file": ("../../evil name.csv", b"id,text\n1,x\n", "text/csv")},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303
+        assert r.headers["location"] == "/data?path=uploads/evil_name.csv"
+        assert (workdir / "uploads" / "evil_name.csv").read_text() == "id,text\n1,x\n"
+        r = c.post("/api/upload", files={"file": ("x.exe", b"MZ", "application/octet-stream")})
+        assert r.status_code == 415
+
+
+# ------------------------------------------------------------------------------------------
+# Report text is untrusted: always shown as text.
+
+
+def _assert_escaped(html: str) -> None:
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html  # the model's string output
+
+
+def test_xss_in_report_text_and_outputs_is_escaped(client):
+    html = client.get("/results/case?run=runs/xss&id=x1").text
+    _assert_escaped(html)
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html  # the model's string output
+    # grounded spans are highlighted around escaped text
+    assert '">aspirine</mark>' in html
+    assert '">&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;</mark>' in html
+    failed = client.get("/results/case?run=runs/xss&id=x2").text
+    assert "&lt;b&gt;maybe&lt;/b&gt;" in failed and "<b>" not in failed  # raw output
+    table = client.get("/results?run=runs/xss").text
+    assert "<img src=x" not in table and "&lt;b&gt;x&lt;/b&gt;" in table
+
+
+def test_xss_is_escaped_in_the_html_report(workdir):
+    html = render_report(workdir / "runs" / "xss")
+    _assert_escaped(html)
+    assert html.count("<script>") == 1  # only the report's own filter script
+
+
+def test_segments_cut_text_at_offsets_and_skip_overlaps():
+    text = "abc def ghi"
+    segs, shown = segments(
+        text,
+        [
+            Mark(4, 7, "span", "B", ""),
+            Mark(0, 3, "span", "A", ""),
+            Mark(5, 9, "span", "overlap", ""),
+            Mark(8, 99, "span", "out of range", ""),
+        ],
+    )
+    assert [(s.text, s.label) for s in segs] == [
+        ("abc", "A"),
+        (" ", ""),
+        ("def", "B"),
+        (" ghi", ""),
+    ]
+    assert "".join(s.text for s in segs) == text
+    assert shown == {0, 1}
+
+
+# ------------------------------------------------------------------------------------------
+# Task builder.
+
+
+def test_builder_shows_validation_errors_with_their_place(client):
+    task = {
+        "name": "t",
+        "description": "d",
+        "fields": {
+            "side": {"type": "enum"},
+            "nodule": {"type": "object", "fields": {"size": {"type": "number", "unit": 3}}},
+            "ok": {"type": "boolean"},
+        },
+        "examples": [{"input": "x", "output": {"ok": "perhaps"}}],
+    }
+    res = client.post("/api/tasks/preview", json={"task": task}).json()
+    assert not res["ok"]
+    paths = {e["path"] for e in res["errors"]}
+    assert "fields.side" in paths
+    assert "fields.nodule.fields.size.unit" in paths
+    assert "yaml" in res and "side:" in res["yaml"]
+    task["fields"]["side"]["values"] = ["left", "right"]
+    task["fields"]["nodule"]["fields"]["size"]["unit"] = "mm"
+    res = client.post("/api/tasks/preview", json={"task": task}).json()
+    assert {e["path"] for e in res["errors"]} == {  # examples are checked like answers
+        "examples.0.output.ok",
+        "examples.0.output.side",
+        "examples.0.output.nodule",
+    }
+    task["examples"][0]["output"] = {"side": "left", "nodule": {"size": 3}, "ok": True}
+    res = client.post("/api/tasks/preview", json={"task": task, "sample": "Rechts 3 mm"}).json()
+    assert res["ok"] and res["errors"] == []
+    assert res["messages"][0]["role"] == "system" and "one of" in res["messages"][0]["content"]
+    assert res["messages"][-1]["content"] == "Rechts 3 mm"
+    assert '"side"' in res["schema"]
+
+
+def test_builder_saves_and_loads_task_files(client, workdir):
+    bad = {"name": "t", "description": "d", "fields": {"side": {"type": "enum"}}}
+    r = client.post("/api/tasks/save", json={"path": "tasks/t.yaml", "task": bad})
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "fields.side"
+    assert not (workdir / "tasks" / "t.yaml").exists()
+    good = {
+        "name": "meds",
+        "description": "Line one.\nLine two.",
+        "input": "text",
+        "fields": {"medications": {"type": "spans", "labels": {"MED": "a drug"}}},
+    }
+    r = client.post("/api/tasks/save", json={"path": "tasks/t.yaml", "task": good})
+    assert r.json() == {"ok": True, "path": "tasks/t.yaml"}
+    saved = load_task(workdir / "tasks" / "t.yaml")
+    assert saved.fields["medications"].labels == {"MED": "a drug"}
+    assert saved.description == "Line one.\nLine two."
+    assert client.get("/api/tasks/load?path=tasks/t.yaml").json()["task"]["name"] == "meds"
+    page = client.get("/tasks?path=medication_task.yaml").text
+    assert "initial-task" in page and "MEDICATION" in page
+    r = client.post("/api/tasks/save", json={"path": "tasks/t.txt", "task": good})
+    assert r.status_code == 400
+
+
+# ------------------------------------------------------------------------------------------
+# Data, runs, results, export, evaluation.
+
+
+def test_data_preview_and_column_choice(client):
+    page = client.get("/data?path=radiology_reports.csv").text
+    assert "ct001" in page and 'name="input"' in page
+    assert (
+        '<option value="report" selected>report</option>' in page
+    )  # the longest texts: the report
+    res = client.get("/api/data/preview?path=radiology_reports.csv&n=2").json()
+    assert res["columns"][:2] == ["case_id", "report"] and len(res["rows"]) == 2
+
+
+def _wait(client, run, until=lambda p: p["finished"], timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress = client.get(f"/api/runs/progress?run={run}").json()
+        if until(progress):
+            return progress
+        time.sleep(0.05)
+    raise AssertionError(f"run {run} did not get there: {progress}")
+
+
+def test_a_studio_run_is_an_ordinary_run_folder(client, workdir):
+    body = {
+        "task": "radiology_task.yaml",
+        "data": "radiology_reports.csv",
+        "limit": 4,
+        "outdir": "runs/studio",
+    }
+    r = client.post("/api/runs", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"run": "runs/studio", "total": 4}
+    progress = _wait(client, "runs/studio")
+    assert progress["status"] == "finished" and progress["ok"] == 4 and progress["total"] == 4
+    manifest = RunDir(workdir / "runs" / "studio").read_manifest()
+    assert manifest["status"] == "finished" and manifest["totals"]["ok"] == 4
+    assert (workdir / "runs" / "studio" / "records.csv").exists()
+    events = client.get("/api/runs/events?run=runs/studio").text
+    assert events.startswith("data: ") and json.loads(events[6:].strip())["finished"]
+    assert "runs/studio" in client.get("/").text
+    table = client.get("/results?run=runs/studio").text
+    assert "ct004" in table and "ct005" not in table
+
+
+def test_cancel_stops_a_run_and_it_can_be_resumed(workdir):
+    app = create_app(workdir, engine_factory=fake_factory(delay=0.15))
+    with TestClient(app) as c:
+        body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "outdir": "runs/c"}
+        assert c.post("/api/runs", json=body).status_code == 200
+        assert c.post("/api/runs", json=body).status_code == 409  # one run at a time
+        _wait(c, "runs/c", until=lambda p: p["done"] >= 1)
+        assert c.post("/api/runs/cancel?run=runs/c").json() == {"cancelled": True}
+        progress = _wait(c, "runs/c")
+        assert progress["status"] == "cancelled" and 1 <= progress["done"] < 12
+        assert RunDir(workdir / "runs" / "c").read_manifest()["status"] == "interrupted"
+        assert c.post("/api/runs", json=body).status_code == 200  # resumes
+        progress = _wait(c, "runs/c")
+        assert progress["status"] == "finished" and progress["done"] == 12
+
+
+def test_run_errors_are_one_line(client):
+    body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "input": "nope"}
+    r = client.post("/api/runs", json=body)
+    assert r.status_code == 422 and "no column 'nope'" in r.json()["detail"]
+    body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "temperature": 9}
+    assert client.post("/api/runs", json=body).status_code == 422
+
+
+def test_results_filters(client):
+    def ids(query):
+        html = client.get(f"/results?run=runs/radiology&{query}").text
+        return {
+            line.split('">')[1].split("<")[0]
+            for line in html.splitlines()
+            if "/results/case?" in line
+        }
+
+    assert len(ids("")) == 12
+    assert ids("status=failed") == {"ct004"}
+    assert ids("field=side&value=bilateral") == {"ct003", "ct005", "ct008"}
+    assert ids("conf_below=0.7") == {"ct003", "ct008"}
+    assert ids("q=ct01") == {"ct010", "ct011", "ct012"}
+    assert client.get("/results?run=runs/radiology&conf_below=x").status_code == 422
+
+
+def test_export_follows_the_filters(client):
+    r = client.get("/results/export?run=runs/radiology&format=csv&status=ok&value=bilateral")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    lines = r.text.strip().splitlines()
+    assert lines[0].startswith("id,status,error_type,error_message,nodule_present")
+    assert [line.split(",")[0] for line in lines[1:]] == ["ct003", "ct005", "ct008"]
+    r = client.get("/results/export?run=runs/radiology&format=json&status=failed")
+    (record,) = r.json()
+    assert record["id"] == "ct004" and record["error"]["type"] == "invalid_json"
+
+
+def test_evaluation_page_with_prefixed_labels(client, workdir):
+    url = "/evaluate?run=runs/radiology&labels=radiology_reports.csv&prefix=expected_"
+    html = client.get(url).text
+    assert "Confusion matrix: nodule_present" in html and "Confusion matrix: side" in html
+    assert "(failed)" in html
+    assert (workdir / "runs" / "radiology" / "evaluation" / "evaluation.json").exists()
+    pngs = [line for line in html.splitlines() if "<img src=" in line]
+    assert pngs
+    src = pngs[0].split('src="')[1].split('"')[0].replace("&amp;", "&")
+    r = client.get(src)
+    assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+    html = client.get("/evaluate?run=runs/radiology&labels=radiology_reports.csv").text
+    assert "no column matches a field" in html
+
+
+def test_report_command_writes_a_self_contained_file(workdir, tmp_path):
+    out = tmp_path / "report.html"
+    run = workdir / "runs" / "radiology"
+    labels = workdir / "radiology_reports.csv"
+    result = CliRunner().invoke(
+        main,
+        [
+            "report",
+            str(run),
+            "--labels",
+            str(labels),
+            "--label-prefix",
+            "expected_",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "Confusion matrix: side" in html and "data:image/png;base64," in html
+    for external in ('src="http', 'href="http', "<link", "@import", "url("):
+        assert external not in html
+    assert html.count('<section class="case"') == 12
+    assert "In de rechter bovenkwab" in html  # report texts are there
+    result = CliRunner().invoke(main, ["report", str(workdir / "runs" / "xss")])
+    assert result.exit_code == 0 and (workdir / "runs" / "xss" / "report.html").exists()
+    assert XSS_TEXT.split("aspirine")[0] in (workdir / "runs" / "xss" / "report.html").read_text()
