@@ -35,7 +35,7 @@ def answer(**kw):
         "present_evidence": "solide nodus rechts",
         "present": True,
         "size_mm_evidence": "van 1,4 cm",
-        "size_mm": 14,
+        "size_mm": "1,4 cm",
         "side_evidence": "nodus rechts",
         "side": "right",
         "meds": {"MED": []} if TASK.fields["meds"].span_layout == "by_label" else [],
@@ -130,6 +130,14 @@ def test_quotes_are_grounded_and_leave_the_output():
     rec = run(FakeEngine([answer(size_mm_evidence="VAN 1,4  CM")]))
     assert rec.status == "ok"
     assert set(rec.output) == {"present", "size_mm", "side", "meds"}
+    assert rec.output["size_mm"] == 14  # read as written, converted in code
+    read = rec.amounts["size_mm"]
+    assert (read.text, read.numbers, read.written_unit, TEXT[read.start : read.end]) == (
+        "1,4 cm",
+        [1.4],
+        "cm",
+        "1,4 cm",
+    )
     ev = rec.evidence
     present = ev["present"]
     assert (present.alignment, present.supported) == ("exact", True)

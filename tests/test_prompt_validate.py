@@ -32,13 +32,52 @@ TASK = Task.model_validate(
 )
 
 
-def test_system_prompt_carries_descriptions_units_values_and_decimal_comma():
+def test_system_prompt_carries_descriptions_units_values_and_the_amount_rule():
     text = system_prompt(TASK)
     assert "Extract nodules from the CT report." in text
-    assert '"size_mm" (number in mm, 0 to 300, or null): Largest nodule diameter' in text
+    assert (
+        '"size_mm" (amount copied as written, with its unit; the system converts it to mm, '
+        "or null): Largest nodule diameter" in text
+    )
     assert 'one of "left", "right"' in text
     assert "MEDICATION: a drug name" in text
-    assert "decimal comma" in text and "1,4 cm" in text
+    assert '"1,4 cm"' in text and "do not convert" in text
+    assert "decimal comma" not in text  # the amount rule replaces the number rule
+
+
+def test_without_amounts_the_prompt_keeps_the_number_rule():
+    plain = TASK.model_copy(
+        update={
+            "fields": {
+                **TASK.fields,
+                "size_mm": TASK.fields["size_mm"].model_copy(update={"amount": False}),
+            }
+        }
+    )
+    text = system_prompt(plain)
+    assert '"size_mm" (number in mm, 0 to 300, or null)' in text
+    assert "decimal comma" in text and "1,4 cm = 14 mm" in text and "do not convert" not in text
+
+
+def test_examples_show_amounts_as_text_and_leave_computed_fields_out():
+    task = Task.model_validate(
+        {
+            **TASK.model_dump(exclude_none=True),
+            "fields": {
+                **{k: v.model_dump(exclude_none=True) for k, v in TASK.fields.items()},
+                "present": {"type": "boolean", "compute": "size_mm is not None"},
+            },
+            "examples": [
+                {
+                    "input": "Nodus links 4 mm.",
+                    "output": {"size_mm": 4, "side": "left", "meds": [], "present": True},
+                }
+            ],
+        }
+    )
+    messages = build_messages(task, "Rapport")
+    assert messages[2].content == '{"size_mm": "4 mm", "side": "left", "meds": []}'
+    assert '"present"' not in messages[0].content
 
 
 def test_messages_put_the_shared_prefix_first_and_the_case_last():

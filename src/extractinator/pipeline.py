@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .chunking import merge_records, plan_chunks, truncate
+from .compute import ComputeError, apply_computed, computed_probabilities
 from .config import GenerationConfig
 from .consistency import aggregate, agrees, average_probabilities, vote_probabilities
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
@@ -17,7 +18,8 @@ from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
 from .grounding import ground_evidence, ground_spans
 from .prompt import build_messages
-from .records import Record, RecordError, add_counts, record_key
+from .reading import read_amounts
+from .records import AmountReading, Record, RecordError, add_counts, option_key, record_key
 from .task.evidence import split_evidence
 from .task.spans import spans_as_list
 from .task.spec import Example, Task
@@ -41,7 +43,7 @@ class CompiledTask:
         self.fingerprint = self.task.fingerprint()
         self.option_fields = {
             name: option_literals(spec.values, spec.type == "boolean", spec.nullable)
-            for name, spec in self.task.fields.items()
+            for name, spec in self.task.answer_fields().items()
             if spec.type in ("boolean", "enum")
         }
 
@@ -63,6 +65,8 @@ class _Sample:
     option_probs: dict[str, dict[str, float]] | None = None
     probability_method: str | None = None
     repaired: str | None = None  # why the answer was cut and closed (see REPAIRED)
+    amounts: dict[str, AmountReading] = field(default_factory=dict)  # path -> reading
+    answer: str | None = None  # the accepted answer as the model wrote it
 
 
 async def _sample(
@@ -93,13 +97,13 @@ async def _sample(
         add_counts(sample, last)
         try:
             output = validate_output(last.text, compiled.model)
+            amounts = read_amounts(compiled.task, output, text)
         except InvalidOutput as e:
             cut_off = last.finish_reason in ("length", "repetition")
-            repaired = validate_repaired(last.text, compiled.model) if cut_off else None
+            repaired = _read_repaired(compiled, last.text, text) if cut_off else None
             if repaired is not None:  # keep what was complete, and say so in the record
-                output = repaired
                 sample.repaired = REPAIRED[last.finish_reason]
-                _accept(sample, compiled, output, last)
+                _accept(sample, compiled, *repaired, last)
                 break
             kind = "truncated" if last.finish_reason == "length" else e.kind
             if last.finish_reason == "repetition":
@@ -118,9 +122,23 @@ async def _sample(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
-        _accept(sample, compiled, output, last)
+        _accept(sample, compiled, output, amounts, last)
         break
     return sample
+
+
+def _read_repaired(
+    compiled: CompiledTask, answer: str, text: str
+) -> tuple[dict[str, Any], dict[str, AmountReading]] | None:
+    """A cut-off answer closed after its last complete entry, validated and read; None
+    when that does not give a valid answer."""
+    output = validate_repaired(answer, compiled.model)
+    if output is None:
+        return None
+    try:
+        return output, read_amounts(compiled.task, output, text)
+    except InvalidOutput:
+        return None
 
 
 def _request(
@@ -149,12 +167,18 @@ REPAIRED = {
 
 
 def _accept(
-    sample: _Sample, compiled: CompiledTask, output: dict[str, Any], last: GenerationResult
+    sample: _Sample,
+    compiled: CompiledTask,
+    output: dict[str, Any],
+    amounts: dict[str, AmountReading],
+    last: GenerationResult,
 ) -> None:
     sample.error = None
     sample.raw_output = last.text if sample.repaired else None
+    sample.answer = last.text
     sample.quotes = split_evidence(compiled.task, output)
     sample.output = output
+    sample.amounts = amounts
     sample.option_probs = last.option_probs
     sample.probability_method = last.probability_method
 
@@ -199,6 +223,7 @@ async def extract_case(
             part = Record(id=case_id, row=row, status="failed", key=key)
             parts.append(await _extract_text(part, compiled, engine, gen, chunk.text, examples))
         merge_records(record, compiled.task, chunks, parts)
+        finish_computed(record, compiled.task)  # again, on the merged facts
         if cut:
             record.extra["chunking"]["truncated"] = {
                 "side": compiled.task.truncation_side or "right",
@@ -259,19 +284,76 @@ def _fill_record(
         record.repaired = chosen.repaired
         record.raw_output = chosen.raw_output
         quotes = chosen.quotes
+        amounts = chosen.amounts
         record.probabilities = chosen.option_probs
         record.probability_method = chosen.probability_method
     else:
         outputs = [_spans_as_lists(task, s.output or {}) for s in valid]
-        consensus = aggregate(task.fields, outputs)
+        consensus = aggregate(task.answer_fields(), outputs)
         output = consensus.output
         record.agreement = consensus.agreement
         record.samples = outputs
-        quotes = _agreeing_quotes(task, valid, outputs, output)
+        at = _agreeing_samples(task, outputs, output)
+        quotes = {name: valid[at[name]].quotes.get(name) for name in task.evidence_fields()}
+        amounts = {
+            path: reading
+            for name, i in at.items()
+            for path, reading in valid[i].amounts.items()
+            if path == name or path.startswith((f"{name}.", f"{name}["))
+        }
         _set_probabilities(record, compiled, gen, valid, outputs)
     if quotes:
         record.evidence = ground_evidence(text, quotes, output)
     record.output = ground_spans(task, output, text)
+    record.amounts = amounts or None
+    voters = [s.output or {} for s in valid] if gen.samples > 1 else None
+    finish_computed(record, task, voters)
+    if record.status == "failed":
+        record.raw_output = valid[0].answer
+
+
+def finish_computed(
+    record: Record, task: Task, sample_outputs: list[dict[str, Any]] | None = None
+) -> None:
+    """The compute step: add the computed fields to an ok record's output, and the
+    probabilities of computed yes/no and enum fields (from the facts' option
+    probabilities, else from the samples' votes). An expression that fails makes the
+    record failed with a ``compute_error`` naming the field."""
+    if not record.ok or record.output is None or not task.computed_fields():
+        return
+    try:
+        apply_computed(task, record.output)
+    except ComputeError as e:
+        record.status = "failed"
+        record.error = RecordError(type="compute_error", message=str(e))
+        record.output = None
+        return
+    probs = computed_probabilities(task, record.output, record.probabilities)
+    if sample_outputs:  # the votes see every fact's uncertainty, lists and numbers too
+        probs = {**probs, **_computed_votes(task, sample_outputs)}
+    if probs:
+        record.probabilities = {**(record.probabilities or {}), **probs}
+
+
+def _computed_votes(task: Task, outputs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Vote fractions of each computed yes/no or enum field over the samples' answers."""
+    votes: dict[str, dict[str, float]] = {}
+    computed = [dict(o) for o in outputs]
+    for out in computed:
+        try:
+            apply_computed(task, out)
+        except ComputeError:
+            out.clear()
+    counted = [o for o in computed if o]
+    for name, spec in task.computed_fields().items():
+        if spec.type not in ("boolean", "enum") or not counted:
+            continue
+        tally: dict[str, float] = {}
+        for out in counted:
+            key = option_key(out[name])
+            tally[key] = tally.get(key, 0.0) + 1 / len(counted)
+        votes[name] = tally
+    return votes
 
 
 def _spans_as_lists(task: Task, output: dict[str, Any]) -> dict[str, Any]:
@@ -283,18 +365,17 @@ def _spans_as_lists(task: Task, output: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _agreeing_quotes(
-    task: Task, valid: list[_Sample], outputs: list[dict[str, Any]], aggregate: dict[str, Any]
-) -> dict[str, str | None]:
-    """Per evidence field, the quote of the first sample whose value is the aggregate's."""
-    quotes: dict[str, str | None] = {}
-    for name in task.evidence_fields():
-        spec = task.fields[name]
-        at = next(
+def _agreeing_samples(
+    task: Task, outputs: list[dict[str, Any]], aggregate: dict[str, Any]
+) -> dict[str, int]:
+    """Per answer field, the first sample whose value is the aggregate's (its quote and
+    amount readings go with the aggregate)."""
+    return {
+        name: next(
             (i for i, o in enumerate(outputs) if agrees(spec, o.get(name), aggregate[name])), 0
         )
-        quotes[name] = valid[at].quotes.get(name)
-    return quotes
+        for name, spec in task.answer_fields().items()
+    }
 
 
 def _set_probabilities(

@@ -20,7 +20,7 @@ from .task.inputs import case_text
 from .task.spans import output_in_layout
 from .task.spec import Example, FieldSpec, Task
 
-PROMPT_VERSION = "2"
+PROMPT_VERSION = "3"
 
 RULES = """Rules:
 - Answer with one JSON object with exactly the keys listed above, and nothing else.
@@ -30,12 +30,18 @@ false for yes/no questions, and an empty list for lists.
 plain JSON numbers with a decimal point, converted to the unit asked for \
 (for example 1,4 cm = 14 mm).
 - Copy entity text exactly as written in the report (same spelling, no translation)."""
+# replaces the number rule above when the task has amounts (read and converted in code)
+AMOUNT_RULE = """- Amounts (a number with its unit): copy the number and unit exactly as the \
+report writes them, as text, e.g. "1,4 cm", "3,2 x 2,1 cm", "< 5 mm", "6 weken"; do not \
+convert them, the system does. Other numbers: plain JSON numbers."""
 
 
 def describe_type(spec: FieldSpec) -> str:
     """A short human description of a field's type, unit, range and nullability."""
     t = spec.type
-    if t == "boolean":
+    if spec.is_amount:
+        desc = f"amount copied as written, with its unit; the system converts it to {spec.unit}"
+    elif t == "boolean":
         desc = "true or false"
     elif t in ("integer", "number"):
         desc = "whole number" if t == "integer" else "number"
@@ -91,6 +97,8 @@ def _num(x: float) -> str:
 def _field_lines(fields: dict[str, FieldSpec], indent: str = "") -> list[str]:
     lines = []
     for name, spec in fields.items():
+        if spec.compute is not None:  # computed from the answer, never written by the model
+            continue
         line = f'{indent}- "{name}" ({describe_type(spec)})'
         if spec.description:
             line += f": {spec.description.strip()}"
@@ -110,7 +118,7 @@ def _output_key_lines(task: Task) -> list[str]:
     if not wanted:
         return _field_lines(task.fields)
     lines = []
-    for name, spec in task.fields.items():
+    for name, spec in task.answer_fields().items():
         if name in wanted:
             lines.append(
                 f'- "{evidence_key(name)}" (text, or null): the exact words from the report '
@@ -127,9 +135,26 @@ def system_prompt(task: Task) -> str:
         "You extract structured data from clinical reports.",
         task.description.strip(),
         "Output keys:\n" + "\n".join(_output_key_lines(task)),
-        RULES,
+        rules(task),
     ]
     return "\n\n".join(parts)
+
+
+def rules(task: Task) -> str:
+    """The general rules; with amounts in the task, the amount rule replaces the number one."""
+    if not any(_has_amount(spec) for spec in task.answer_fields().values()):
+        return RULES
+    lines = RULES.split("\n- ")
+    kept = [line for line in lines if not line.startswith("Reports may be in Dutch")]
+    return "\n- ".join(kept) + "\n" + AMOUNT_RULE
+
+
+def _has_amount(spec: FieldSpec) -> bool:
+    if spec.is_amount:
+        return True
+    if spec.items is not None and _has_amount(spec.items):
+        return True
+    return any(_has_amount(s) for s in (spec.fields or {}).values())
 
 
 def format_input(task: Task, value: str | dict[str, Any]) -> str:
@@ -168,4 +193,4 @@ def build_messages(
 
 def template_hash() -> str:
     """Identifies the prompt template (rules + layout) for the run manifest and resume key."""
-    return hashlib.sha256((PROMPT_VERSION + RULES).encode()).hexdigest()[:16]
+    return hashlib.sha256((PROMPT_VERSION + RULES + AMOUNT_RULE).encode()).hexdigest()[:16]

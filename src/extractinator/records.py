@@ -31,6 +31,26 @@ class Evidence(BaseModel):
     supported: bool
 
 
+class AmountReading(BaseModel):
+    """How one amount was read: the words the model copied, where they are in the report,
+    what was written (numbers, unit, a range, dimensions, a comparison) and the value in
+    the field's unit that the output holds."""
+
+    text: str
+    value: float | int
+    unit: str  # the field's unit
+    written_unit: str | None = None  # the unit as written (None: the field's unit assumed)
+    # where the unit came from: the model's copy, the report right after the copied
+    # number, or the field (nothing written)
+    unit_from: Literal["answer", "report", "field"] = "answer"
+    numbers: list[float] = Field(default_factory=list)  # as written, in the written unit
+    kind: Literal["single", "range", "dimensions"] = "single"
+    comparator: str | None = None  # "<", "<=", ">", ">=", "~" (about)
+    start: int | None = None
+    end: int | None = None
+    alignment: Alignment = "none"
+
+
 class Record(BaseModel):
     """What the pipeline produced for one case: the validated output, or why there is none."""
 
@@ -64,6 +84,8 @@ class Record(BaseModel):
     # in extra["chunking"], failed chunks in extra["chunk_errors"]
     chunks: int | None = None
     evidence: dict[str, Evidence] | None = None  # field -> grounded quote (evidence fields)
+    # amounts read as written: path ("size_mm", "lesions[0].size_mm") -> how it was read
+    amounts: dict[str, AmountReading] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)  # layer-specific data (e.g. DRAGON)
 
     @property

@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..records import Evidence, Record, RecordError, add_counts
+from ..records import AmountReading, Evidence, Record, RecordError, add_counts
 from ..task.spec import FieldSpec, Task
 from .plan import DEFAULT_OVERLAP_CHARS, Chunk
 
@@ -179,17 +179,27 @@ def merge_records(
     _merge_provenance(record, task, ok)
 
 
+def _shifted(reading: AmountReading, offset: int) -> AmountReading:
+    if reading.start is None or reading.end is None:
+        return reading
+    return reading.model_copy(update={"start": reading.start + offset, "end": reading.end + offset})
+
+
 def _merge_provenance(record: Record, task: Task, ok: list[tuple[int, Chunk, Record]]) -> None:
     """Evidence, agreement and probabilities, from the chunk each field's value came from."""
     assert record.output is not None
     evidence: dict[str, Evidence] = {}
     agreement: dict[str, float] = {}
+    amounts: dict[str, AmountReading] = {}
     for name, spec in task.fields.items():
         if spec.type == "spans":
             continue
         values = [(p.output or {}).get(name) for _, _, p in ok]
         w = _winner(values, record.output[name], task.merge_rule(name))
         _, chunk, part = ok[w]
+        for path, reading in (part.amounts or {}).items():
+            if path == name or path.startswith((f"{name}.", f"{name}[")):
+                amounts[path] = _shifted(reading, chunk.start)
         found = (part.evidence or {}).get(name)
         if found is not None:
             if found.start is not None and found.end is not None:
@@ -200,6 +210,7 @@ def _merge_provenance(record: Record, task: Task, ok: list[tuple[int, Chunk, Rec
             agreement[name] = part.agreement[name]
     record.evidence = evidence or None
     record.agreement = agreement or None
+    record.amounts = amounts or None
     scored = [p for _, _, p in ok if p.probabilities]
     if not scored:
         return

@@ -18,7 +18,9 @@ def field_json_schema(spec: FieldSpec) -> dict[str, Any]:
     """The JSON Schema of one field (inline, no $refs: grammar converters like that best)."""
     t = spec.type
     schema: dict[str, Any]
-    if t == "boolean":
+    if spec.is_amount:  # copied as written ("1,4 cm"); read and converted in code
+        schema = {"type": "string"}
+    elif t == "boolean":
         schema = {"type": "boolean"}
     elif t in ("integer", "number"):
         schema = {"type": t}
@@ -79,10 +81,12 @@ def field_json_schema(spec: FieldSpec) -> dict[str, Any]:
 
 
 def object_schema(fields: dict[str, FieldSpec]) -> dict[str, Any]:
+    """The object the model writes: every field but the computed ones."""
+    answered = {name: spec for name, spec in fields.items() if spec.compute is None}
     return {
         "type": "object",
-        "properties": {name: field_json_schema(spec) for name, spec in fields.items()},
-        "required": list(fields),
+        "properties": {name: field_json_schema(spec) for name, spec in answered.items()},
+        "required": list(answered),
         "additionalProperties": False,
     }
 
@@ -101,7 +105,9 @@ class SpanOut(BaseModel):
 def _python_type(spec: FieldSpec, path: str) -> Any:
     t = spec.type
     py: Any
-    if t == "boolean":
+    if spec.is_amount:  # text as written; a bare number is taken in the field's unit
+        py = float | str
+    elif t == "boolean":
         py = bool
     elif t in ("integer", "number"):
         base = int if t == "integer" else float
@@ -154,6 +160,8 @@ def _safe(name: str) -> str:
 def _model(fields: dict[str, FieldSpec], path: str) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for i, (name, spec) in enumerate(fields.items()):
+        if spec.compute is not None:
+            continue
         definitions[f"f{i}_{_safe(name)}"] = (
             _python_type(spec, f"{path}.{name}" if path else name),
             Field(alias=name),

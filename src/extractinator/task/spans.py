@@ -1,4 +1,7 @@
-"""The ways a model may write a spans field, and the one way records hold them.
+"""How the model writes an answer (spans layouts, amounts as text), and the one way
+records hold it.
+
+The ways a model may write a spans field, and the one way records hold them.
 
 Records (and everything after the pipeline) hold spans as ``[{"text", "label"}, ...]``.
 The model writes ``[["text", "LABEL"], ...]`` ("pairs", the default), that list of objects
@@ -45,10 +48,33 @@ def spans_in_layout(spec: FieldSpec, spans: Any) -> Any:
 
 
 def output_in_layout(fields: dict[str, FieldSpec], output: dict[str, Any]) -> dict[str, Any]:
-    """An example output with every spans field in the layout the model is asked for."""
-    return {
-        name: spans_in_layout(fields[name], value)
-        if name in fields and fields[name].type == "spans"
-        else value
-        for name, value in output.items()
-    }
+    """An example output as the model writes it: computed fields left out (the model never
+    writes them), amounts as text ("14 mm" for a number given in the field's unit, text
+    kept as written) and every spans field in the layout the model is asked for."""
+    shown: dict[str, Any] = {}
+    for name, value in output.items():
+        spec = fields.get(name)
+        if spec is None:
+            shown[name] = value
+        elif spec.compute is not None:
+            continue
+        elif spec.type == "spans":
+            shown[name] = spans_in_layout(spec, value)
+        else:
+            shown[name] = amounts_as_text(spec, value)
+    return shown
+
+
+def amounts_as_text(spec: FieldSpec, value: Any) -> Any:
+    """A value with every amount in it as the model writes amounts (nested ones too)."""
+    if value is None:
+        return None
+    if spec.type == "object" and isinstance(value, dict):
+        subs = spec.fields or {}
+        return {k: amounts_as_text(subs[k], v) if k in subs else v for k, v in value.items()}
+    if spec.type == "list" and spec.items is not None and isinstance(value, list):
+        return [amounts_as_text(spec.items, v) for v in value]
+    if spec.is_amount and isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = str(int(value)) if float(value).is_integer() else str(value)
+        return f"{number} {spec.unit}"
+    return value

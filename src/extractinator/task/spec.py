@@ -29,6 +29,10 @@ MERGE_RULES: dict[str, tuple[str, ...]] = {  # per type: the rules that fit, def
     "object": ("first", "last"),
     "spans": ("concat",),
 }
+# amounts: the one value taken from a range ("4-6 mm") or the dimensions of a size
+# ("3,2 x 2,1 cm"); the default first
+AmountPick = Literal["largest", "smallest", "first", "last", "mean"]
+AMOUNT_PICKS: tuple[str, ...] = AmountPick.__args__  # type: ignore[attr-defined]
 # a text too long for the context: run it in chunks and merge them, or keep one chunk
 LongText = Literal["chunk", "truncate"]
 # which end of a too-long text matters less (DRAGON's `recommended_truncation_side`):
@@ -58,13 +62,22 @@ class FieldSpec(BaseModel):
     layout: SpanLayout | None = None
     evidence: bool = False  # ask for a verbatim supporting quote (see the confidence layer)
     merge: MergeRule | None = None  # long documents: see MERGE_RULES (None: the type's default)
+    # integer/number with a unit: the model copies the amount as written ("1,4 cm") and it
+    # is read and converted in code (reading.py); `amount: false` asks for the number itself
+    amount: bool | None = None
+    pick: AmountPick | None = None  # amounts: the value of a range / a size's dimensions
+    # a computed field: an expression over the other fields (compute.py), evaluated after
+    # the answer is read; the model never sees it
+    compute: str | None = None
 
     @model_serializer(mode="wrap")
-    def _drop_unset_merge(self, handler: Any) -> dict[str, Any]:
-        """Leave `merge` out while unset, so tasks written before it keep their fingerprint."""
+    def _drop_unset(self, handler: Any) -> dict[str, Any]:
+        """Leave options out while unset, so tasks written before them keep their
+        fingerprint."""
         dumped: dict[str, Any] = handler(self)
-        if self.merge is None:
-            dumped.pop("merge", None)
+        for key in ("merge", "amount", "pick", "compute"):
+            if getattr(self, key) is None:
+                dumped.pop(key, None)
         return dumped
 
     @model_validator(mode="after")
@@ -102,7 +115,34 @@ class FieldSpec(BaseModel):
                     raise ValueError(f"`{attr}` only applies to integer/number fields, not {t}")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"minimum {self.minimum} is greater than maximum {self.maximum}")
+        if t not in ("integer", "number") or self.unit is None:
+            for attr in ("amount", "pick"):
+                if getattr(self, attr) is not None:
+                    raise ValueError(f"`{attr}` only applies to integer/number fields with a unit")
+        if self.pick is not None and self.amount is False:
+            raise ValueError("`pick` applies to amounts read as written (`amount: false` is set)")
+        if self.compute is not None:
+            if not self.compute.strip():
+                raise ValueError("`compute` is empty")
+            for attr in ("evidence", "amount", "pick"):
+                if getattr(self, attr):
+                    raise ValueError(f"`{attr}` does not apply to a computed field")
         return self
+
+    @property
+    def is_amount(self) -> bool:
+        """Read as written and converted in code: a number/integer with a unit, unless
+        ``amount: false`` (computed fields are never read)."""
+        return (
+            self.type in ("integer", "number")
+            and self.unit is not None
+            and self.amount is not False
+            and self.compute is None
+        )
+
+    @property
+    def pick_rule(self) -> str:
+        return self.pick or AMOUNT_PICKS[0]
 
     @property
     def merge_rule(self) -> str:
@@ -158,6 +198,12 @@ class Task(BaseModel):
         if isinstance(self.input, list) and not self.input:
             raise ValueError("`input` lists no columns")
         _check_evidence(self.fields, self.evidence_fields())
+        if not self.answer_fields():
+            raise ValueError("every field is computed: the model must answer at least one")
+        if self.computed_fields():
+            from .expressions import check_expressions
+
+            check_expressions(self)
         return self
 
     @property
@@ -192,6 +238,14 @@ class Task(BaseModel):
             return "last"
         return rule
 
+    def answer_fields(self) -> dict[str, FieldSpec]:
+        """The fields the model answers (all but the computed ones), in order."""
+        return {n: s for n, s in self.fields.items() if s.compute is None}
+
+    def computed_fields(self) -> dict[str, FieldSpec]:
+        """The fields computed from the answer, in order (each may read earlier ones)."""
+        return {n: s for n, s in self.fields.items() if s.compute is not None}
+
     def span_fields(self) -> list[str]:
         return [n for n, s in self.fields.items() if s.type == "spans"]
 
@@ -215,6 +269,8 @@ def _check_no_nested_spans(path: str, spec: FieldSpec) -> None:
         _check_name(sub)
         children.append((f"{path}.{sub}", sub_spec))
     for child_path, child in children:
+        if child.compute is not None:
+            raise ValueError(f"field '{child_path}': `compute` applies to top-level fields only")
         if child.merge is not None:
             raise ValueError(f"field '{child_path}': `merge` applies to top-level fields only")
         if child.type == "spans":

@@ -1,0 +1,366 @@
+"""Amounts as written in reports ("1,4 cm", "3,2 x 2,1 cm", "4-6 mm", "< 5 mm", "1.250 ml",
+"6 weken"), read in code and converted with a maintained units library (pint).
+
+A small model copies such text well and converts it badly, so the model copies and this
+module computes. Numbers follow Dutch and English conventions: with both separators the
+last one is the decimal mark ("1.250,5", "1,250.5"); a lone comma is a decimal comma
+("1,4"), except in groups of three ("1,250,000"); a lone dot followed by exactly three
+digits after a 1-3 digit whole part is a thousands separator ("1.250", "12.500"), any
+other dot a decimal point ("1.4", "0.125").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+__all__ = [
+    "PICKS",
+    "AmountError",
+    "ParsedAmount",
+    "convert",
+    "is_known_unit",
+    "parse_amount",
+    "parse_number",
+    "pick_value",
+    "unit_at",
+]
+
+Pick = Literal["largest", "smallest", "first", "last", "mean"]
+PICKS: tuple[str, ...] = Pick.__args__  # type: ignore[attr-defined]
+Comparator = Literal["<", "<=", ">", ">=", "~"]
+
+
+class AmountError(ValueError):
+    """Text that is not one amount, or a unit that does not convert; the message says why
+    in words the model can act on when it is asked again."""
+
+
+@dataclass
+class ParsedAmount:
+    """One amount as written: its numbers (one; two for a range; two or three for the
+    dimensions of a size), the unit written after each number (None where none was
+    written), and a comparison prefix if there was one."""
+
+    text: str
+    numbers: list[float]
+    units: list[str | None]
+    kind: Literal["single", "range", "dimensions"] = "single"
+    comparator: Comparator | None = None
+    span: tuple[int, int] = (0, 0)  # where the amount itself is in ``text``
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def written_unit(self) -> str | None:
+        """The unit written last (the one a size like "3,2 x 2,1 cm" shares)."""
+        return next((u for u in reversed(self.units) if u), None)
+
+
+# ------------------------------------------------------------------------------------------
+# numbers
+
+_NUMBER = r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?|[.,]\d+"
+
+
+def parse_number(text: str) -> float:
+    """One written number ("1,4", "1.250", "1.250,5", "1,250.5", ",5") as a float."""
+    s = text.strip()
+    if not re.fullmatch(_NUMBER, s):
+        raise AmountError(f"{text!r} is not a number")
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        decimal = "." if s.rfind(".") > s.rfind(",") else ","
+        thousands = "," if decimal == "." else "."
+        return float(s.replace(thousands, "").replace(decimal, "."))
+    sep = "." if dots else "," if commas else None
+    if sep is None:
+        return float(s)
+    whole, *groups = s.split(sep)
+    if len(groups) > 1:  # 1.250.000 / 1,250,000
+        return float(s.replace(sep, ""))
+    thousands_dot = sep == "." and len(groups[0]) == 3 and whole not in ("", "0")
+    if thousands_dot:  # 1.250 (Dutch thousands)
+        return float(whole + groups[0])
+    return float(f"{whole or '0'}.{groups[0]}")
+
+
+# ------------------------------------------------------------------------------------------
+# units
+
+# written forms -> a unit pint knows (keys are lower case, without spaces)
+_UNIT_WORDS = {
+    "mm": "mm",
+    "millimeter": "mm",
+    "millimetre": "mm",
+    "cm": "cm",
+    "centimeter": "cm",
+    "centimetre": "cm",
+    "m": "m",
+    "meter": "m",
+    "µm": "um",
+    "um": "um",
+    "micrometer": "um",
+    "ml": "ml",
+    "milliliter": "ml",
+    "millilitre": "ml",
+    "cc": "ml",
+    "cm3": "cm**3",
+    "cm³": "cm**3",
+    "mm3": "mm**3",
+    "mm³": "mm**3",
+    "l": "l",
+    "liter": "l",
+    "litre": "l",
+    "dl": "dl",
+    "mm2": "mm**2",
+    "mm²": "mm**2",
+    "cm2": "cm**2",
+    "cm²": "cm**2",
+    "g": "g",
+    "gr": "g",
+    "gram": "g",
+    "kg": "kg",
+    "kilo": "kg",
+    "kilogram": "kg",
+    "mg": "mg",
+    "milligram": "mg",
+    "µg": "ug",
+    "ug": "ug",
+    "mcg": "ug",
+    "microgram": "ug",
+    "ng": "ng",
+    "%": "percent",
+    "procent": "percent",
+    "percent": "percent",
+    "s": "s",
+    "sec": "s",
+    "seconde": "s",
+    "seconden": "s",
+    "second": "s",
+    "seconds": "s",
+    "min": "minute",
+    "minuut": "minute",
+    "minuten": "minute",
+    "minute": "minute",
+    "minutes": "minute",
+    "uur": "hour",
+    "uren": "hour",
+    "h": "hour",
+    "hr": "hour",
+    "hour": "hour",
+    "hours": "hour",
+    "dag": "day",
+    "dagen": "day",
+    "d": "day",
+    "day": "day",
+    "days": "day",
+    "wk": "week",
+    "wkn": "week",
+    "week": "week",
+    "weken": "week",
+    "weeks": "week",
+    "mnd": "month",
+    "mnden": "month",
+    "maand": "month",
+    "maanden": "month",
+    "month": "month",
+    "months": "month",
+    "jr": "year",
+    "jaar": "year",
+    "jaren": "year",
+    "year": "year",
+    "years": "year",
+    "mol": "mol",
+    "mmol": "mmol",
+    "µmol": "umol",
+    "umol": "umol",
+    "nmol": "nmol",
+}
+# the unit pattern written after a number: a word or %, maybe a power, maybe "/ something"
+_NOT_UNIT = r"(?!(?:x|tot|to|until|a|à|t/m|en|and|of|or)(?:\b|\d))"
+_UNIT_TOKEN = (
+    rf"{_NOT_UNIT}(?:[µμ]?[A-Za-z]+[²³23]?|%)"
+    r"(?:\s*/\s*(?:[µμ]?[A-Za-z]+[²³23]?|\d+(?:[.,]\d+)?))*"
+)
+
+
+def _unit_part(word: str) -> str | None:
+    key = word.strip().lower().replace("μ", "µ")
+    return _UNIT_WORDS.get(key)
+
+
+def normalise_unit(written: str) -> str | None:
+    """A written unit ("mmol/L", "µg/l", "cc", "weken", "ng/ml") as a pint expression, or
+    None when it is not a unit this module knows."""
+    parts = [p.strip() for p in written.split("/")]
+    if not parts or not parts[0]:
+        return None
+    out = []
+    for i, part in enumerate(parts):
+        if i > 0 and re.fullmatch(r"\d+(?:[.,]\d+)?", part):  # "mg/100 ml" style
+            out.append(str(parse_number(part)))
+            continue
+        unit = _unit_part(part)
+        if unit is None:
+            return None
+        out.append(unit if i == 0 else f"({unit})")
+    return "/".join(out)
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Any:
+    import pint  # imported when an amount is first converted (~1.5 s)
+
+    return pint.UnitRegistry()
+
+
+@lru_cache(maxsize=512)
+def _quantity_unit(unit: str) -> Any:
+    reg = _registry()
+    expr = normalise_unit(unit)
+    if expr is None:
+        raise AmountError(f"unknown unit {unit!r}")
+    try:
+        return reg.Quantity(1, expr).units
+    except Exception as e:  # pint's UndefinedUnitError and parse errors
+        raise AmountError(f"unknown unit {unit!r} ({type(e).__name__})") from None
+
+
+def is_known_unit(unit: str) -> bool:
+    """Whether a unit (a field's ``unit``) is one amounts can convert to."""
+    try:
+        _quantity_unit(unit)
+    except AmountError:
+        return False
+    return True
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """``value`` in ``from_unit`` expressed in ``to_unit`` (both written units)."""
+    source, target = _quantity_unit(from_unit), _quantity_unit(to_unit)
+    reg = _registry()
+    try:
+        converted = reg.Quantity(value, source).to(target).magnitude
+    except Exception:  # DimensionalityError: a length asked for as a volume, etc.
+        raise AmountError(
+            f"{_num(value)} {from_unit} cannot be converted to {to_unit} "
+            f"({_dimension(source)} is not {_dimension(target)})"
+        ) from None
+    return _clean(float(converted))
+
+
+def _dimension(unit: Any) -> str:
+    names = {
+        "[length]": "a length",
+        "[length] ** 3": "a volume",
+        "[length] ** 2": "an area",
+        "[mass]": "a mass",
+        "[time]": "a time",
+        "[mass] / [length] ** 3": "a mass concentration",
+        "[substance] / [length] ** 3": "a molar concentration",
+        "dimensionless": "a ratio",
+    }
+    dim = str(_registry().Quantity(1, unit).dimensionality)
+    return names.get(dim, dim)
+
+
+def _clean(x: float) -> float:
+    """Round away binary noise (1.4 cm -> 14.000000000000002 mm)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, max(0, 10 - int(math.floor(math.log10(abs(x))))))
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# ------------------------------------------------------------------------------------------
+# amounts
+
+_COMPARATORS: list[tuple[str, Comparator]] = [
+    (r"<=|≤|=<", "<="),
+    (r">=|≥|=>", ">="),
+    (r"<", "<"),
+    (r">", ">"),
+    (r"±|~|\+/-|ca\.?|circa|ongeveer|approx\.?|approximately|about|bijna", "~"),
+    (r"max\.?|maximaal|maximum|tot|up to|hooguit|at most", "<="),
+    (r"min\.?|minimaal|minimum|ten minste|tenminste|minstens|at least", ">="),
+]
+_COMPARATOR = "|".join(f"(?P<c{i}>{p})" for i, (p, _) in enumerate(_COMPARATORS))
+_RANGE_SEP = r"\s*(?:-|–|—|tot|t/m|à|a|to|until)\s*"
+_DIM_SEP = r"\s*[x×*]\s*"
+_AMOUNT = re.compile(
+    rf"(?:(?P<cmp>{_COMPARATOR})\s*)?"
+    rf"(?P<n0>{_NUMBER})(?:\s*(?P<u0>{_UNIT_TOKEN}))?"
+    rf"(?:(?P<sep1>{_DIM_SEP}|{_RANGE_SEP})(?P<n1>{_NUMBER})(?:\s*(?P<u1>{_UNIT_TOKEN}))?"
+    rf"(?:(?P<sep2>{_DIM_SEP})(?P<n2>{_NUMBER})(?:\s*(?P<u2>{_UNIT_TOKEN}))?)?)?",
+    re.IGNORECASE,
+)
+
+
+def parse_amount(text: str) -> ParsedAmount:
+    """Read the one amount in ``text`` (words around it are allowed, a second number is
+    not). Raises AmountError with a reason the model can act on."""
+    norm = text.replace("\u00a0", " ").replace("−", "-")
+    m = _AMOUNT.search(norm)
+    if m is None:
+        raise AmountError(f"no number in {text!r}: write the amount as digits and its unit")
+    rest = norm[: m.start()] + " " + norm[m.end() :]
+    if re.search(r"\d", rest):
+        raise AmountError(
+            f"{text!r} holds more than one amount: give only the one asked for, as written"
+        )
+    count = sum(1 for i in range(3) if m.group(f"n{i}"))
+    numbers = [parse_number(m.group(f"n{i}")) for i in range(count)]
+    units: list[str | None] = []
+    for i in range(count):
+        token = (m.group(f"u{i}") or "").strip()
+        if token and normalise_unit(token) is None and i < count - 1:
+            raise AmountError(f"unknown unit {token!r} in {text!r}")
+        # a word after the last number that is no unit ("6 mm groot" has one) is just a word
+        units.append(token if token and normalise_unit(token) else None)
+    kind: Literal["single", "range", "dimensions"] = "single"
+    if count > 1:
+        kind = "dimensions" if re.fullmatch(_DIM_SEP, m.group("sep1")) else "range"
+        if kind == "range" and count == 3:
+            raise AmountError(f"{text!r} mixes a range and dimensions")
+    comparator = None
+    if m.group("cmp"):
+        i = next(i for i in range(len(_COMPARATORS)) if m.group(f"c{i}"))
+        comparator = _COMPARATORS[i][1]
+    return ParsedAmount(
+        text=text,
+        numbers=numbers,
+        units=units,
+        kind=kind,
+        comparator=comparator,
+        span=(m.start(), m.end()),
+    )
+
+
+def unit_at(text: str) -> str | None:
+    """The known unit written at the start of ``text`` (" cm. Verder ..." -> "cm")."""
+    m = re.match(rf"\s*({_UNIT_TOKEN})", text)
+    if m is None:
+        return None
+    token = m.group(1).strip()
+    return token if normalise_unit(token) else None
+
+
+def pick_value(numbers: list[float], pick: str) -> float:
+    """One value from a range or the dimensions of a size, by the field's ``pick``."""
+    if pick == "largest":
+        return max(numbers)
+    if pick == "smallest":
+        return min(numbers)
+    if pick == "first":
+        return numbers[0]
+    if pick == "last":
+        return numbers[-1]
+    if pick == "mean":
+        return _clean(sum(numbers) / len(numbers))
+    raise ValueError(f"unknown pick {pick!r}")

@@ -1,0 +1,170 @@
+"""Read the amounts in a validated answer: the model copied each amount as the report
+writes it ("1,4 cm", "3,2 x 2,1 cm", "< 5 mm"); here it is parsed, given the unit the report
+wrote after it when the model left the unit out, converted to the field's unit, reduced to
+one value by the field's ``pick``, checked against the field's range, and grounded in the
+report. What was read is kept beside the value (``Record.amounts``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .align import align_spans
+from .amounts import (
+    AmountError,
+    convert,
+    is_known_unit,
+    parse_amount,
+    pick_value,
+    unit_at,
+)
+from .records import AmountReading
+from .task.spec import FieldSpec, Task
+from .validate import InvalidOutput
+
+__all__ = ["read_amounts", "amount_paths"]
+
+
+def amount_paths(fields: dict[str, FieldSpec], output: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(path, container) of every amount value in an answer, in field order: top-level
+    ``name``, nested ``name.sub`` and ``name[2].sub``."""
+    found: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, spec: FieldSpec, value: Any) -> None:
+        if value is None:
+            return
+        if spec.type == "object" and isinstance(value, dict):
+            for sub, sub_spec in (spec.fields or {}).items():
+                walk(f"{prefix}.{sub}", sub_spec, value.get(sub))
+        elif spec.type == "list" and spec.items is not None and isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(f"{prefix}[{i}]", spec.items, item)
+        elif spec.is_amount:
+            found.append((prefix, value))
+
+    for name, spec in fields.items():
+        if spec.compute is None:
+            walk(name, spec, output.get(name))
+    return found
+
+
+def read_amounts(task: Task, output: dict[str, Any], text: str) -> dict[str, AmountReading]:
+    """Replace every amount in ``output`` (in place) by its value in the field's unit and
+    return path -> reading. Raises InvalidOutput (the re-ask message) when an amount cannot
+    be read, does not convert, or falls outside the field's range."""
+    readings: dict[str, AmountReading] = {}
+    problems: list[str] = []
+
+    def visit(prefix: str, spec: FieldSpec, holder: Any, key: Any) -> None:
+        value = holder[key]
+        if value is None:
+            return
+        if spec.type == "object" and isinstance(value, dict):
+            for sub, sub_spec in (spec.fields or {}).items():
+                if sub in value:
+                    visit(f"{prefix}.{sub}", sub_spec, value, sub)
+        elif spec.type == "list" and spec.items is not None and isinstance(value, list):
+            for i in range(len(value)):
+                visit(f"{prefix}[{i}]", spec.items, value, i)
+        elif spec.is_amount:
+            try:
+                reading = read_amount(value, spec, text)
+            except AmountError as e:
+                problems.append(f"field '{prefix}': {e}")
+                return
+            holder[key] = reading.value
+            readings[prefix] = reading
+
+    for name, spec in task.fields.items():
+        if spec.compute is None and name in output:
+            visit(name, spec, output, name)
+    if problems:
+        raise InvalidOutput("invalid_amount", "; ".join(problems))
+    return readings
+
+
+def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReading:
+    """One amount as written -> its reading in ``spec``'s unit (AmountError when it cannot).
+    A JSON number instead of text (an engine without grammar) is taken in the field's unit."""
+    assert spec.unit is not None
+    if isinstance(written, (int, float)):
+        value = float(written)
+        _check_range(spec, value, _num(value))
+        return AmountReading(
+            text=_num(value),
+            value=int(round(value)) if spec.type == "integer" else value,
+            unit=spec.unit,
+            unit_from="field",
+            numbers=[value],
+        )
+    parsed = parse_amount(written)
+    grounded = align_spans(text, [(written, "amount")])[0] if text else None
+    unit_from = "answer"
+    units = list(parsed.units)
+    if parsed.written_unit is None:
+        in_report = _unit_in_report(grounded, text)
+        unit_from = "report" if in_report else "field"
+        fill = in_report or spec.unit
+        units = [fill] * len(parsed.numbers)
+    else:  # "3,2 x 2,1 cm": numbers without their own unit share the next one written
+        for i in range(len(units) - 2, -1, -1):
+            units[i] = units[i] or units[i + 1]
+        last = next(u for u in units if u)
+        units = [u or last for u in units]
+    convertible = is_known_unit(spec.unit)
+    values = [
+        convert(n, u or spec.unit, spec.unit) if convertible and u else n
+        for n, u in zip(parsed.numbers, units, strict=True)
+    ]
+    value = pick_value(values, spec.pick_rule)
+    if spec.type == "integer":
+        value = float(round(value))
+    _check_range(spec, value, written)
+    return AmountReading(
+        text=written,
+        value=int(value) if spec.type == "integer" else value,
+        unit=spec.unit,
+        written_unit=units[-1] if unit_from != "field" else None,
+        unit_from=unit_from,
+        numbers=parsed.numbers,
+        kind=parsed.kind,
+        comparator=parsed.comparator,
+        start=grounded.start if grounded else None,
+        end=grounded.end if grounded else None,
+        alignment=grounded.alignment if grounded else "none",
+    )
+
+
+def _unit_in_report(grounded: Any, text: str) -> str | None:
+    """The unit the report writes right after the copied number(s), if the copy is found
+    in the report ("1,4" copied from "1,4 cm" is 1.4 cm, not 1.4 of the field's unit)."""
+    if grounded is None or grounded.end is None:
+        return None
+    return unit_at(text[grounded.end : grounded.end + 24])
+
+
+def _check_range(spec: FieldSpec, value: float, written: str) -> None:
+    unit = f" {spec.unit}" if spec.unit else ""
+    shown = _num(value)
+    if spec.minimum is not None and value < spec.minimum:
+        raise AmountError(
+            f"{written!r} is {shown}{unit}, below the minimum {_num(spec.minimum)}{unit}"
+        )
+    if spec.maximum is not None and value > spec.maximum:
+        raise AmountError(
+            f"{written!r} is {shown}{unit}, above the maximum {_num(spec.maximum)}{unit}: "
+            "copy the amount and its unit exactly as the report writes them"
+        )
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def amount_example(value: Any, spec: FieldSpec) -> Any:
+    """A task-file example's amount in the form the model writes it: a number given in
+    the field's unit becomes "14 mm"; text is kept as written."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    shown = re.sub(r"\.0$", "", str(value))
+    return f"{shown} {spec.unit}"

@@ -1,0 +1,142 @@
+"""Reading the amounts of an answer: parsed, units looked up in the report when the model
+left them out, converted, range-checked, grounded; and the re-ask when one cannot be read."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from extractinator.config import GenerationConfig
+from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.reading import read_amounts
+from extractinator.task import Task
+from extractinator.validate import InvalidOutput
+
+from fakes import FakeEngine
+
+TASK = Task.model_validate(
+    {
+        "name": "liver",
+        "description": "Liver lesions.",
+        "fields": {
+            "largest_mm": {"type": "number", "unit": "mm", "nullable": True, "maximum": 200},
+            "lesions": {
+                "type": "list",
+                "items": {
+                    "type": "object",
+                    "fields": {
+                        "segment": {"type": "string"},
+                        "size_mm": {"type": "number", "unit": "mm", "nullable": True},
+                    },
+                },
+            },
+            "volume_ml": {"type": "number", "unit": "ml", "nullable": True, "pick": "mean"},
+            "count": {"type": "integer"},
+        },
+    }
+)
+TEXT = (
+    "Lever: laesie segment 7 van 1,1 cm en een cyste in segment 4 van 3,2 x 2,1 cm. "
+    "Milt 120 cc. Volume 40-50 cc."
+)
+
+
+def read(output):
+    out = dict(output)
+    readings = read_amounts(TASK, out, TEXT)
+    return out, readings
+
+
+def test_amounts_are_converted_nested_ones_too():
+    out, readings = read(
+        {
+            "largest_mm": "3,2 x 2,1 cm",
+            "lesions": [
+                {"segment": "7", "size_mm": "1,1 cm"},
+                {"segment": "4", "size_mm": "3,2 x 2,1 cm"},
+            ],
+            "volume_ml": "40-50 cc",
+            "count": 2,
+        }
+    )
+    assert out["largest_mm"] == 32.0
+    assert [les["size_mm"] for les in out["lesions"]] == [11.0, 32.0]
+    assert out["volume_ml"] == 45.0  # pick: mean of the range
+    assert out["count"] == 2  # not an amount: left alone
+    assert set(readings) == {"largest_mm", "lesions[0].size_mm", "lesions[1].size_mm", "volume_ml"}
+    r = readings["largest_mm"]
+    assert (r.kind, r.numbers, r.written_unit, r.unit) == ("dimensions", [3.2, 2.1], "cm", "mm")
+    assert TEXT[r.start : r.end] == "3,2 x 2,1 cm" and r.alignment == "exact"
+
+
+def test_a_number_copied_without_its_unit_takes_the_unit_the_report_writes_after_it():
+    out, readings = read({"largest_mm": "3,2 x 2,1", "lesions": [], "volume_ml": None, "count": 0})
+    assert out["largest_mm"] == 32.0
+    assert readings["largest_mm"].unit_from == "report"
+
+
+def test_a_bare_number_not_in_the_report_is_taken_in_the_fields_unit():
+    out, readings = read({"largest_mm": "17", "lesions": [], "volume_ml": None, "count": 0})
+    assert out["largest_mm"] == 17.0 and readings["largest_mm"].unit_from == "field"
+
+
+def test_a_json_number_is_taken_in_the_fields_unit():
+    out, readings = read({"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0})
+    assert out["largest_mm"] == 14.0 and readings["largest_mm"].unit_from == "field"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("30 cm", "300 mm, above the maximum 200 mm"),
+        ("2 ml", "cannot be converted to mm"),
+        ("12 en 14 mm", "more than one amount"),
+        ("onbekend", "no number"),
+    ],
+)
+def test_what_cannot_be_read_is_an_invalid_answer_naming_the_field(value, reason):
+    with pytest.raises(InvalidOutput, match=reason) as e:
+        read({"largest_mm": value, "lesions": [], "volume_ml": None, "count": 0})
+    assert e.value.kind == "invalid_amount" and "field 'largest_mm'" in str(e.value)
+
+
+def answer(largest, size="1,1 cm"):
+    return json.dumps(
+        {
+            "largest_mm": largest,
+            "lesions": [{"segment": "7", "size_mm": size}],
+            "volume_ml": None,
+            "count": 1,
+        }
+    )
+
+
+def test_the_model_is_asked_again_with_the_reason_and_the_record_keeps_the_reading():
+    engine = FakeEngine([answer("30 cm"), answer("1,1 cm")])
+    rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, TEXT))
+    assert rec.status == "ok" and rec.attempts == 2
+    assert rec.output["largest_mm"] == 11.0
+    reask = engine.requests[1].messages[-1].content
+    assert "field 'largest_mm': '30 cm' is 300 mm, above the maximum 200 mm" in reask
+    assert rec.amounts["largest_mm"].text == "1,1 cm"
+    assert rec.amounts["lesions[0].size_mm"].value == 11.0
+
+
+def test_an_amount_that_never_reads_fails_the_case_as_invalid_amount():
+    engine = FakeEngine([answer("veel"), answer("veel"), answer("veel")])
+    rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, TEXT))
+    assert rec.status == "failed" and rec.error.type == "invalid_amount"
+    assert "field 'largest_mm'" in rec.error.message and rec.raw_output is not None
+
+
+def test_amount_false_asks_for_the_number_itself():
+    spec = TASK.fields["largest_mm"].model_copy(update={"amount": False})
+    task = TASK.model_copy(update={"fields": {**TASK.fields, "largest_mm": spec}})
+    assert task.json_schema()["properties"]["largest_mm"] == {
+        "anyOf": [{"type": "number", "maximum": 200}, {"type": "null"}]
+    }
+    out = {"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0}
+    readings = read_amounts(task, out, TEXT)
+    assert out["largest_mm"] == 14 and "largest_mm" not in readings
