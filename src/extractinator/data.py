@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import DataError
 
@@ -42,13 +42,14 @@ class DataWarning(UserWarning):
 
 class Case(BaseModel):
     """One input: its id (resume key part), its 0-based row (data row; for JSON/JSONL the
-    record index) and its text."""
+    record index) and its text; ``extra`` goes into its record's extra (documents: pages)."""
 
     model_config = ConfigDict(frozen=True)
 
     id: str
     row: int
     text: str
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 def read_cases(
@@ -61,8 +62,13 @@ def read_cases(
 ) -> Iterator[Case]:
     """Stream the cases of a data file. The file, its columns and its first record are
     checked now; later records as they are read. Several ``input`` columns are joined as
-    ``"col: value"`` paragraphs, skipping empty values."""
+    ``"col: value"`` paragraphs, skipping empty values. A folder is read as documents
+    (:mod:`extractinator.documents`: one case per PDF/DOCX/HTML/text/image file)."""
     path = Path(path)
+    if path.is_dir():
+        from .documents import folder_cases
+
+        return folder_cases(path, input=input, id=id, limit=limit)
     columns = [input] if isinstance(input, str) else list(input)
     if not columns:
         raise DataError(f"{path}: no input column given")
@@ -82,6 +88,10 @@ def count_rows(
 ) -> int | None:
     """The number of rows, where that is cheap (CSV/TSV, JSONL, Parquet); else None."""
     path = Path(path)
+    if path.is_dir():
+        from .documents import count_documents
+
+        return count_documents(path, limit)
     fmt = _format(path)
     _check_file(path)
     n: int | None = None
@@ -125,6 +135,10 @@ def is_missing(value: Any) -> bool:
 
 def data_columns(path: Path, encoding: str | None = None) -> list[str]:
     """The column names of a data file (for JSON/JSONL: the keys of the first record)."""
+    if path.is_dir():
+        from .documents import COLUMNS
+
+        return list(COLUMNS)
     fmt = _format(path)
     _check_file(path)
     if fmt in ("json", "jsonl"):
@@ -192,6 +206,10 @@ def _check_columns(path: Path, needed: list[str], available: list[str], where: s
 
 
 def _records(path: Path, needed: list[str], encoding: str | None) -> Iterator[Record]:
+    if path.is_dir():
+        from .documents import folder_rows
+
+        return folder_rows(path, needed)
     fmt = _format(path)
     _check_file(path)
     if fmt in ("parquet", "excel"):
