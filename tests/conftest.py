@@ -33,3 +33,31 @@ def isolated_cache(tmp_path, monkeypatch):
     """A cache dir of its own, for tests that must not touch the user's cache."""
     monkeypatch.setenv("EXTRACTINATOR_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+# -- the studio's browser tests (browser_support.py) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Where screenshots go: $EXTRACTINATOR_SCREENSHOTS (e.g. docs/studio), else a tmp dir."""
+    import os
+
+    where = os.environ.get("EXTRACTINATOR_SCREENSHOTS")
+    path = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    from browser_support import chrome
+
+    driver = chrome(downloads)
+    yield driver
+    driver.quit()

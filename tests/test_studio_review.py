@@ -429,3 +429,36 @@ def test_runs_can_be_renamed_and_deleted(client, workdir):
     }
     assert not (workdir / "runs" / "xss-checked").exists()
     assert (workdir / "radiology_task.yaml").exists()
+
+
+def test_the_report_can_leave_out_report_texts_and_paths(client, workdir):
+    manifest_path = workdir / "runs" / "radiology" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["engine"] = {"engine": "llamacpp", "model_path": "/secret/models/qwen.gguf"}
+    manifest_path.write_text(json.dumps(manifest))
+    full = client.get("/report?run=runs/radiology").text
+    assert "In de rechter bovenkwab" in full and "/secret/models/qwen.gguf" in full
+    lean = client.get("/report?run=runs/radiology&texts=0&paths=0").text
+    assert "In de rechter bovenkwab" not in lean and '<pre class="report-text">' not in lean
+    assert "/secret/models" not in lean and "qwen.gguf" in lean
+    assert lean.count('<section class="case"') == 12  # the values are still there
+    results = client.get("/results?run=runs/radiology").text
+    assert 'id="report-no-texts"' in results and 'action="/report"' in results
+
+
+def test_the_loaded_model_is_closed_when_the_studio_stops():
+    """The shutdown handler runs inside the event loop: closing must not need asyncio.run
+    there (it used to leave the engine's aclose un-awaited)."""
+    import asyncio
+
+    from extractinator.studio.jobs import JobManager
+
+    manager = JobManager()
+    engine = FakeEngine([])
+    manager._engine, manager._engine_key = engine, "k"
+
+    async def shutdown() -> None:
+        manager.close()
+
+    asyncio.run(shutdown())
+    assert engine.closed and manager._engine is None

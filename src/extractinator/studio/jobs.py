@@ -188,10 +188,8 @@ class JobManager:
 
     def _close_cached(self) -> None:
         if self._engine is not None:
-            import asyncio
-
-            asyncio.run(self._engine.aclose())
-            self._engine, self._engine_key = None, None
+            engine, self._engine, self._engine_key = self._engine, None, None
+            _run_blocking(engine.aclose)
 
     def close(self) -> None:
         for job in list(self._jobs.values()):
@@ -367,6 +365,21 @@ class JobManager:
             "studio_job": job is not None,
             "finished": finished,
         }
+
+
+def _run_blocking(make: Callable[[], Any]) -> None:
+    """Run the coroutine ``make()`` to its end, also when called from inside an event loop
+    (the app's shutdown handler): then in a thread of its own."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(make())
+        return
+    thread = threading.Thread(target=lambda: asyncio.run(make()), name="studio-engine-close")
+    thread.start()
+    thread.join(timeout=60)
 
 
 def _until_cancelled(cases: Iterable[Case], cancelled: threading.Event) -> Iterator[Case]:

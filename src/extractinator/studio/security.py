@@ -82,21 +82,17 @@ class Workdir:
         return resolved == self.root or self.root in resolved.parents
 
     def resolve(self, rel: str | None) -> Path:
-        """A path relative to the workdir (or absolute inside it), resolved; 403 outside."""
+        """A path a request names, relative to the workdir (or absolute inside it),
+        resolved; 400 when empty, 403 outside (see :meth:`confine`)."""
         if rel is None or not str(rel).strip():
             raise HTTPException(400, "no path given")
-        if any(ord(c) < 32 or c == "\x7f" for c in str(rel)):
-            raise HTTPException(400, "a path may not hold line breaks or control characters")
-        path = Path(str(rel).strip())
-        candidate = (path if path.is_absolute() else self.root / path).resolve()
-        if not self.contains(candidate):
-            raise HTTPException(403, "path outside the studio folder")
-        return candidate
+        return self.confine(str(rel).strip(), "the path")
 
     def confine(self, path: str | Path, what: str, base: Path | None = None) -> Path:
-        """A path named by a file in the workdir (a task file, a manifest), relative to
-        ``base`` (default: the workdir), resolved; a one-line 403 naming ``what`` when it
-        points outside the workdir. Nothing is said about whether such a file exists."""
+        """The one confinement check: a path named by a request, a task file or a run's
+        manifest, relative to ``base`` (default: the workdir), resolved (symlinks and
+        ``..``); 400 for control characters (line breaks), a one-line 403 naming ``what``
+        when it points outside the workdir. Nothing is said about whether a file exists."""
         text = str(path)
         if any(ord(c) < 32 or c == "\x7f" for c in text):
             raise HTTPException(400, f"{what} holds line breaks or control characters")
@@ -134,11 +130,6 @@ class Workdir:
                     return
                 if entry.is_dir() and depth + 1 < max_depth:
                     stack.append((entry, depth + 1))
-
-    def files(self, suffixes: tuple[str, ...]) -> list[str]:
-        return sorted(
-            self.rel(p) for p in self.walk() if p.is_file() and p.suffix.lower() in suffixes
-        )
 
     def run_dirs(self) -> list[Path]:
         """Folders holding a run (a manifest or records file)."""

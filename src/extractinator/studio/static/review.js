@@ -24,6 +24,9 @@
   }
   function shown(v) {
     if (v === null || v === undefined) { return "not in report"; }
+    if (Array.isArray(v) && v.every(function (s) { return s && typeof s === "object" && "label" in s; })) {
+      return v.length ? v.map(function (s) { return s.text + " [" + s.label + "]"; }).join("; ") : "no passages";
+    }
     if (typeof v === "object") { return JSON.stringify(v); }
     return String(v);
   }
@@ -67,7 +70,10 @@
     var pageStarts = {};
     (data.pages || []).forEach(function (p) { if (data.pages.length > 1) { pageStarts[p.start] = p.page; cuts.push(p.start); } });
     cuts = cuts.filter(function (c, i, a) { return a.indexOf(c) === i && c >= 0 && c <= text.length; }).sort(function (a, b) { return a - b; });
-    var labelled = {};
+    var lastPiece = {}; // the label shows once, after a mark's last piece
+    for (var q = 0; q + 1 < cuts.length; q++) {
+      ms.forEach(function (m) { if (m.start <= cuts[q] && m.end >= cuts[q + 1]) { lastPiece[m.kind + m.field + m.index] = q; } });
+    }
     for (var k = 0; k + 1 < cuts.length; k++) {
       var a = cuts[k], b = cuts[k + 1];
       if (a in pageStarts) { pre.appendChild(el("span", { className: "page-start", "data-page": String(pageStarts[a]), title: "page " + pageStarts[a] })); }
@@ -79,13 +85,12 @@
         var key = m.kind + m.field + m.index;
         var isSel = selected && m.kind === "span" && selected.field === m.field && selected.index === m.index;
         var mark = el("mark", {
-          className: m.kind + " " + colour(m.label) + (labelled[key] ? " cont" : "") + (isSel ? " selected" : ""),
+          className: m.kind + " " + colour(m.label) + (lastPiece[key] !== k ? " cont" : "") + (isSel ? " selected" : ""),
           "data-label": m.label, "data-field": m.field, "data-index": String(m.index),
           title: m.kind === "span" ? m.field + ": " + m.label + " (click to select)" : "supporting quote for " + m.field,
         }, [node]);
         node = mark;
       }
-      covering.forEach(function (m) { labelled[m.kind + m.field + m.index] = true; });
       pre.appendChild(node);
     }
   }
@@ -162,7 +167,7 @@
         el("div", { className: "rv-head" }, [
           el("span", { className: "rv-name", text: name + unit, title: spec.description }),
           el("span", { className: "rv-model", text: data.ok ? "model: " + shown(data.model[name]) + (conf !== undefined ? " (" + Math.round(conf * 100) + "% sure)" : "") : "the model gave no valid answer" }),
-          changed ? el("span", { className: "badge", text: "changed" }) : "",
+          el("span", { className: "badge rv-changed", text: "changed", hidden: !changed }),
         ]),
         el("div", { className: "rv-row" }, [
           control(name),
@@ -202,7 +207,17 @@
     resize.disabled = !selected;
   }
 
-  form.addEventListener("change", function () { collect(); renderForm(); renderText(); });
+  // An edit marks its field as changed; the controls stay in place (no re-render).
+  function markChanged() {
+    form.querySelectorAll(".review-field").forEach(function (row) {
+      var name = row.dataset.field;
+      var changed = !same(values[name], data.model[name]);
+      row.classList.toggle("changed", changed);
+      var badge = row.querySelector(".rv-changed");
+      if (badge) { badge.hidden = !changed; }
+    });
+  }
+  form.addEventListener("change", function () { collect(); markChanged(); });
 
   // ---- passages -------------------------------------------------------------------------
   var spanFields = names.filter(function (n) { return fields[n].type === "spans"; });
