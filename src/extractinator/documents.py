@@ -17,7 +17,6 @@ with ``pip install "extractinator[documents]"``; Tesseract and poppler are syste
 from __future__ import annotations
 
 import functools
-import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -27,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DataError
+from .ocr import EXTRA_HINT, OCR_LANG_ENV, image_pages, ocr_languages, ocr_pdf_page
+
+__all__ = ["COLUMNS", "DOCUMENT_SUFFIXES", "OCR_LANG_ENV", "Document", "Page", "read_folder"]
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 HTML_SUFFIXES = (".html", ".htm")
@@ -34,15 +36,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DOCUMENT_SUFFIXES = (".pdf", ".docx", *HTML_SUFFIXES, *TEXT_SUFFIXES, *IMAGE_SUFFIXES)
 COLUMNS = ("id", "text", "file")
 PAGE_SEPARATOR = "\n\n"
-OCR_LANG_ENV = "EXTRACTINATOR_OCR_LANG"
-DEFAULT_OCR_LANG = "nld+eng"
-OCR_DPI = 300
 MIN_TEXT_CHARS = 10  # a PDF page with fewer non-space characters is read by OCR
-EXTRA_HINT = 'pip install "extractinator[documents]"'
-OCR_HINT = (
-    "install Tesseract with Dutch and English data (Debian/Ubuntu: apt-get install "
-    "tesseract-ocr tesseract-ocr-nld tesseract-ocr-eng poppler-utils) and " + EXTRA_HINT
-)
 
 
 @dataclass
@@ -124,7 +118,7 @@ def _read_cached(path_s: str, mtime_ns: int, size: int, lang: str) -> Document:
     elif suffix in TEXT_SUFFIXES:
         pages, reader = [_read_text(path)], "text"
     elif suffix in IMAGE_SUFFIXES:
-        pages, reader = _image_pages(path, lang), "tesseract"
+        pages, reader = image_pages(path, lang), "tesseract"
     else:
         raise DataError(f"{path}: not a supported document ({', '.join(DOCUMENT_SUFFIXES)})")
     return _assemble(path, pages, reader)
@@ -235,95 +229,9 @@ def _pdf_pages(path: Path, lang: str) -> tuple[list[tuple[str, bool]], str]:
         if len("".join(text.split())) >= MIN_TEXT_CHARS:
             pages.append((text, False))
             continue
-        pages.append((_ocr_pdf_page(path, number, lang), True))  # a scanned page
+        pages.append((ocr_pdf_page(path, number, lang), True))  # a scanned page
         used_ocr = True
     return pages, "pypdf+tesseract" if used_ocr else "pypdf"
-
-
-def _ocr_pdf_page(path: Path, number: int, lang: str) -> str:
-    pytesseract = _pytesseract(path)
-    try:
-        from pdf2image import convert_from_path
-        from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError
-    except ImportError:
-        raise DataError(
-            f"{path}: page {number} is scanned; OCR needs pdf2image: {OCR_HINT}"
-        ) from None
-    try:
-        images = convert_from_path(path, dpi=OCR_DPI, first_page=number, last_page=number)
-    except PDFInfoNotInstalledError:
-        raise DataError(
-            f"{path}: page {number} is scanned; rendering it needs poppler's pdftoppm: {OCR_HINT}"
-        ) from None
-    except PDFPageCountError as e:
-        raise DataError(f"{path}: page {number} cannot be rendered for OCR ({e})") from None
-    return "\n".join(_ocr(pytesseract, image, lang, path) for image in images)
-
-
-# -- images and OCR --------------------------------------------------------------------
-
-
-def ocr_languages() -> str:
-    """Tesseract's language(s): $EXTRACTINATOR_OCR_LANG, default Dutch + English."""
-    return os.environ.get(OCR_LANG_ENV, "").strip() or DEFAULT_OCR_LANG
-
-
-def _pytesseract(path: Path) -> Any:
-    try:
-        import pytesseract
-    except ImportError:
-        raise DataError(f"{path}: OCR needs pytesseract: {OCR_HINT}") from None
-    return pytesseract
-
-
-def _ocr(pytesseract: Any, image: Any, lang: str, path: Path) -> str:
-    _check_tesseract(pytesseract, lang, path)
-    try:
-        text: str = pytesseract.image_to_string(image, lang=lang)
-    except pytesseract.TesseractError as e:
-        lines = str(e).strip().splitlines() or [type(e).__name__]
-        raise DataError(f"{path}: OCR failed ({lines[-1]})") from None
-    return re.sub(r"[ \t]+\n", "\n", text).strip()
-
-
-@functools.lru_cache(maxsize=8)
-def _tesseract_languages(cmd: str) -> frozenset[str] | None:
-    import pytesseract
-
-    try:
-        return frozenset(pytesseract.get_languages(config=""))
-    except pytesseract.TesseractNotFoundError:
-        return None
-
-
-def _check_tesseract(pytesseract: Any, lang: str, path: Path) -> None:
-    available = _tesseract_languages(str(pytesseract.pytesseract.tesseract_cmd))
-    if available is None:
-        raise DataError(
-            f"{path}: OCR needs the tesseract program, which is not installed: {OCR_HINT}"
-        )
-    missing = [code for code in lang.split("+") if code not in available]
-    if missing:
-        raise DataError(
-            f"{path}: Tesseract has no language data for {', '.join(missing)} "
-            f"(installed: {', '.join(sorted(available)) or 'none'}): "
-            f"apt-get install {' '.join('tesseract-ocr-' + m for m in missing)}, "
-            f"or set {OCR_LANG_ENV}"
-        )
-
-
-def _image_pages(path: Path, lang: str) -> list[tuple[str, bool]]:
-    pytesseract = _pytesseract(path)
-    try:
-        from PIL import Image, ImageSequence, UnidentifiedImageError
-    except ImportError:
-        raise DataError(f"{path}: OCR needs Pillow: {EXTRA_HINT}") from None
-    try:
-        with Image.open(path) as image:
-            frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
-    return [(_ocr(pytesseract, frame, lang, path), True) for frame in frames]
 
 
 # -- DOCX and HTML ---------------------------------------------------------------------
