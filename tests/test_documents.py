@@ -4,6 +4,7 @@ span offsets that point into the extracted text. Every document is made by the t
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 
@@ -24,7 +25,11 @@ from extractinator.task import Task
 
 from fakes import FakeEngine
 
-OCR = shutil.which("tesseract") is not None and shutil.which("pdftoppm") is not None
+OCR = (
+    shutil.which("tesseract") is not None
+    and shutil.which("pdftoppm") is not None
+    and all(importlib.util.find_spec(m) for m in ("pytesseract", "pdf2image", "PIL"))
+)
 needs_ocr = pytest.mark.skipif(
     not OCR,
     reason="needs tesseract-ocr (+ nld, eng) and poppler-utils "

@@ -4,6 +4,7 @@ to $EXTRACTINATOR_SCREENSHOTS (e.g. docs/studio) when set."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import threading
@@ -312,7 +313,11 @@ def test_documents_uploaded_run_and_highlighted(browser, tmp_path, shots):
     pytest.importorskip("docx")
     from document_fixtures import write_docx, write_scanned_pdf, write_text_pdf
 
-    ocr = shutil.which("tesseract") and shutil.which("pdftoppm")
+    ocr = (
+        shutil.which("tesseract")
+        and shutil.which("pdftoppm")
+        and importlib.util.find_spec("pytesseract")
+    )
     workdir = make_workdir(tmp_path / "work")
     (workdir / "findings.yaml").write_text(SPANS_TASK, encoding="utf-8")
     src = tmp_path / "src"
@@ -398,5 +403,36 @@ def test_labels_upload_and_confusion_cells_in_the_browser(browser, tmp_path, sho
         assert "exists already" in alert.text
         alert.dismiss()
         wait(d, text_in((By.ID, "labels-upload-status"), "not uploaded"))
+    finally:
+        _stop(server, thread)
+
+
+def test_save_as_follows_the_task_name_and_asks_before_overwriting(browser, tmp_path):
+    workdir = make_workdir(tmp_path / "work")
+    base, server, thread = _studio(workdir)
+    d = browser
+    try:
+        d.get(f"{base}/tasks")
+        wait(d, text_in((By.ID, "valid-state"), "valid task"))
+        name = d.find_element(By.ID, "t-name")
+        name.clear()
+        name.send_keys("ct findings")
+        assert d.find_element(By.ID, "save-path").get_attribute("value") == "tasks/ct_findings.yaml"
+        wait(d, text_in((By.ID, "valid-state"), "valid task"))
+        d.find_element(By.ID, "save-btn").click()
+        wait(d, text_in((By.ID, "save-status"), "saved tasks/ct_findings.yaml"))
+        d.find_element(By.ID, "t-description").send_keys(" Second version.")
+        d.find_element(By.ID, "save-btn").click()
+        wait(d, EC.alert_is_present())
+        alert = d.switch_to.alert
+        assert "tasks/ct_findings.yaml exists already" in alert.text
+        alert.dismiss()
+        wait(d, text_in((By.ID, "save-status"), "not saved"))
+        assert "Second version" not in (workdir / "tasks" / "ct_findings.yaml").read_text()
+        d.find_element(By.ID, "save-btn").click()
+        wait(d, EC.alert_is_present())
+        d.switch_to.alert.accept()
+        wait(d, text_in((By.ID, "save-status"), "saved tasks/ct_findings.yaml"))
+        assert "Second version" in (workdir / "tasks" / "ct_findings.yaml").read_text()
     finally:
         _stop(server, thread)
