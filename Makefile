@@ -1,7 +1,8 @@
 # One command each, on a fresh machine (Python 3.10+, a C/C++ compiler, cmake):
 #   make demo   install extractinator with the embedded default model, run the bundled demo
 #   make test   install with the test extras, run lint, layering contracts and all tests
-#               (with Debian's chromium for the studio's browser tests, if apt can install it)
+#               (with Debian's chromium for the studio's browser tests and tesseract +
+#               poppler for OCR of scanned documents, if apt can install them)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ BIN := $(VENV)/bin
 # Set CMAKE_ARGS to choose the flags yourself.
 WHEELS := $(VENV)/llama-wheel-dir
 
-.PHONY: demo test install install-dev lint browser clean
+.PHONY: demo test install install-dev lint system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +35,11 @@ lint: install-dev
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/lint-imports
 
-browser:
-	scripts/install_chromium.sh
+# chromium + chromedriver (browser tests), tesseract + poppler (OCR of scanned documents)
+system-packages:
+	scripts/install_system_packages.sh
 
-test: lint browser
+test: lint system-packages
 	$(BIN)/python -m pytest
 
 clean:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,31 @@ def _real_models_need_a_marker(request, monkeypatch):
     for name in ("ensure_default_model", "ensure_model"):
         monkeypatch.setattr(model_store, name, refuse)
     monkeypatch.setattr(llamacpp, "ensure_default_model", refuse)
+
+
+# -- the studio's browser tests (browser_support.py) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    """Where screenshots go: $EXTRACTINATOR_SCREENSHOTS (e.g. docs/studio), else a tmp dir."""
+    import os
+
+    where = os.environ.get("EXTRACTINATOR_SCREENSHOTS")
+    path = Path(where) if where else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    from browser_support import chrome
+
+    driver = chrome(downloads)
+    yield driver
+    driver.quit()

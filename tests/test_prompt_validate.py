@@ -103,10 +103,10 @@ def test_parse_json_tolerates_fences_and_trailing_text():
 def test_validation_errors_name_the_field_and_value():
     model = TASK.output_model()
     with pytest.raises(InvalidOutput) as e:
-        validate_output('{"size_mm": 1400, "side": "up", "meds": []}', model)
+        validate_output('{"size_mm": [14], "side": "up", "meds": []}', model)
     msg = str(e.value)
     assert e.value.kind == "invalid_output"
-    assert "field 'size_mm'" in msg and "1400" in msg
+    assert "field 'size_mm'" in msg and "[14]" in msg
     assert "field 'side'" in msg
     with pytest.raises(InvalidOutput, match="field 'meds': missing"):
         validate_output('{"size_mm": 1, "side": "left"}', model)

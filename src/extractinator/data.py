@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import DataError
+from .errors import DataError, DataWarning
 from .task.inputs import case_text, is_missing, kind_of, scalar_text
 
+DOCUMENT = "__document__"  # a document row's pages and reader (documents.py), not a column
 FORMATS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -36,19 +37,16 @@ SCAN_BYTES = 1 << 16  # bytes per block of the encoding check
 Row = tuple[int, str, dict[str, Any]]  # (row, "row 3" / "line 4" for messages, values)
 
 
-class DataWarning(UserWarning):
-    """A data file was read, but not exactly as given (e.g. an encoding fallback)."""
-
-
 class Case(BaseModel):
     """One input: its id (resume key part), its 0-based row (data row; for JSON/JSONL the
-    record index) and its text."""
+    record index) and its text; ``extra`` goes into its record's extra (documents: pages)."""
 
     model_config = ConfigDict(frozen=True)
 
     id: str
     row: int
     text: str
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 def read_cases(
@@ -61,8 +59,11 @@ def read_cases(
 ) -> Iterator[Case]:
     """Stream the cases of a data file. The file, its columns and its first record are
     checked now; later records as they are read. Several ``input`` columns are joined as
-    ``"col: value"`` paragraphs, skipping empty values."""
+    ``"col: value"`` paragraphs, skipping empty values. A folder is read as documents
+    (:mod:`extractinator.documents`: one case per PDF/DOCX/HTML/text/image file)."""
     path = Path(path)
+    if path.is_dir() and id is None:
+        id = "id"  # a document's id is its file name
     columns = [input] if isinstance(input, str) else list(input)
     if not columns:
         raise DataError(f"{path}: no input column given")
@@ -81,6 +82,10 @@ def count_rows(
 ) -> int | None:
     """The number of rows, where that is cheap (CSV/TSV, JSONL, Parquet); else None."""
     path = Path(path)
+    if path.is_dir():
+        from .documents import count_documents
+
+        return count_documents(path, limit)
     fmt = _format(path)
     _check_file(path)
     n: int | None = None
@@ -119,6 +124,10 @@ def row_id(path: Path, where: str, column: str, value: Any) -> str:
 
 def data_columns(path: Path, encoding: str | None = None) -> list[str]:
     """The column names of a data file (for JSON/JSONL: the keys of the first record)."""
+    if path.is_dir():
+        from .documents import COLUMNS
+
+        return list(COLUMNS)
     fmt = _format(path)
     _check_file(path)
     if fmt in ("json", "jsonl"):
@@ -186,6 +195,10 @@ def _check_columns(path: Path, needed: list[str], available: list[str], where: s
 
 
 def _records(path: Path, needed: list[str], encoding: str | None) -> Iterator[Row]:
+    if path.is_dir():
+        from .documents import folder_rows
+
+        return folder_rows(path, needed)
     fmt = _format(path)
     _check_file(path)
     if fmt in ("parquet", "excel"):
@@ -359,6 +372,8 @@ def _cases(
         if limit is not None and n >= limit:
             return
         text = case_text(rec, input, f"{path}: {where}")
+        # a document read as its own text keeps its pages (offsets into that text)
+        extra = {"document": rec[DOCUMENT]} if DOCUMENT in rec and input == "text" else {}
         case_id = str(row)
         if id_col is not None:
             case_id = _id(path, where, id_col, rec.get(id_col))
@@ -368,7 +383,7 @@ def _cases(
                     f"({seen[case_id]} and {where})"
                 )
             seen[case_id] = where
-        yield Case(id=case_id, row=row, text=text)
+        yield Case(id=case_id, row=row, text=text, extra=extra)
 
 
 def _id(path: Path, where: str, col: str, v: Any) -> str:

@@ -51,3 +51,7 @@ class ContextOverflow(EngineError):
 
 class ConfigError(ExtractinatorError):
     """Options that do not fit together (e.g. --base-url with the embedded engine)."""
+
+
+class DataWarning(UserWarning):
+    """A data file was read, but not exactly as given (e.g. an encoding fallback)."""

@@ -101,6 +101,8 @@ async def process_cases(
                     key=record_key(case.id, case.text, compiled.fingerprint, engine.model_id),
                     error=RecordError(type="internal_error", message=f"{type(e).__name__}: {e}"),
                 )
+            if case.extra:  # e.g. a document's pages (documents.py)
+                record.extra = {**case.extra, **record.extra}
             on_record(record)
             totals.add(record)
             if progress:

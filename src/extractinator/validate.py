@@ -42,15 +42,27 @@ def parse_json(text: str) -> dict[str, Any]:
     return value
 
 
+_UNION_TAGS = ("float", "str", "int", "bool", "none")  # pydantic's loc of a union member
+
+
 def describe_errors(err: ValidationError) -> str:
-    """Pydantic errors as short lines: field 'a.b': message (got value)."""
-    lines = []
+    """Pydantic errors as short lines: field 'a.b': message (got value). The members of a
+    union that all failed (an amount: text or a number) make one line."""
+    lines: list[str] = []
+    seen_unions: set[str] = set()
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"])
+        parts = [str(p) for p in e["loc"]]
         got = e.get("input")
         got_text = json.dumps(got, ensure_ascii=False, default=str) if got is not None else "null"
         if len(got_text) > 60:
             got_text = got_text[:57] + "..."
+        if len(parts) > 1 and parts[-1] in _UNION_TAGS:
+            loc = ".".join(parts[:-1])
+            if loc not in seen_unions:
+                seen_unions.add(loc)
+                lines.append(f"field '{loc}': expected text or a number (got {got_text})")
+            continue
+        loc = ".".join(parts)
         if e["type"] == "missing":
             lines.append(f"field '{loc}': missing")
         else:

@@ -3,8 +3,10 @@ and FakeEngine runs (security guards, task builder, data, runs, results, export,
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import socket
 import time
 
 import pytest
@@ -83,17 +85,36 @@ def test_writes_outside_the_workdir_are_refused(client, workdir):
     assert client.post("/api/runs", json=body).status_code == 403
 
 
+TOKEN = "Qx7-kP2vLm9sT4wZ8rBn3cYd"  # 24 characters: above the 128-bit minimum
+
+
 def test_token_is_required_when_set(workdir):
-    app = create_app(workdir, token="s3cret-token")
+    app = create_app(workdir, token=TOKEN)
     with TestClient(app) as c:
         assert c.get("/").status_code == 401
         assert c.get("/?token=wrong").status_code == 401
-        r = c.get("/?token=s3cret-token")
+        r = c.get(f"/?token={TOKEN}")
         assert r.status_code == 200
         assert c.get("/results").status_code == 200  # the cookie set by the first visit
     with TestClient(app) as c:
-        assert c.get("/run", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+        assert c.get("/run", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
         assert c.get("/static/studio.js").status_code == 401
+        c.cookies.set("extractinator_token", "")
+        assert c.get("/").status_code == 401
+
+
+@pytest.mark.parametrize("token", ["", "   ", "s3cret", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa"])
+def test_empty_short_or_simple_tokens_are_refused(workdir, token):
+    from extractinator.errors import ExtractinatorError
+
+    with pytest.raises(ExtractinatorError, match="token"):
+        create_app(workdir, token=token)
+    result = CliRunner().invoke(
+        main, ["studio", "--host", "0.0.0.0", "--token", token, "--workdir", str(workdir)]
+    )
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "token" in lines[0] and "Traceback" not in result.output
 
 
 def test_studio_command_prints_a_token_when_not_on_loopback(workdir, monkeypatch):
@@ -104,7 +125,10 @@ def test_studio_command_prints_a_token_when_not_on_loopback(workdir, monkeypatch
     result = CliRunner().invoke(main, ["studio", "--host", "0.0.0.0", "--workdir", str(workdir)])
     assert result.exit_code == 0, result.output
     assert "?token=" in result.output
+    assert "0.0.0.0" not in result.output  # a URL another machine can open
+    assert f"http://{socket.gethostname()}:8765/?token=" in result.output
     token = result.output.split("?token=")[1].split()[0]
+    assert len(token) >= 22
     with TestClient(served["app"]) as c:
         assert c.get("/").status_code == 401
         assert c.get(f"/?token={token}").status_code == 200
@@ -125,6 +149,138 @@ def test_cross_origin_writes_are_refused(client):
         "/api/tasks/preview", json={"task": {}}, headers={"Origin": "http://evil.example"}
     )
     assert r.status_code == 403
+    # the same host and port over another scheme is another origin
+    r = client.post(
+        "/api/tasks/preview", json={"task": {}}, headers={"Origin": "https://testserver"}
+    )
+    assert r.status_code == 403
+    r = client.post(
+        "/api/tasks/preview", json={"task": {}}, headers={"Origin": "http://testserver"}
+    )
+    assert r.status_code == 200
+
+
+def test_gets_write_nothing(client, workdir):
+    """Every page and download is a GET that leaves the folder as it was."""
+    before = sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*"))
+    urls = [
+        "/",
+        "/evaluate?run=runs/radiology&labels=radiology_reports.csv&prefix=expected_",
+        "/report?run=runs/radiology&labels=radiology_reports.csv&prefix=expected_",
+        "/results?run=runs/radiology&labels=radiology_reports.csv&prefix=expected_",
+        "/review?run=runs/radiology",
+        "/review/export?run=runs/radiology",
+        "/data?path=radiology_reports.csv",
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    assert sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*")) == before
+    r = client.post(
+        "/api/evaluate/save",
+        json={"run": "runs/radiology", "labels": "radiology_reports.csv", "prefix": "expected_"},
+    )
+    assert r.json() == {"saved": "runs/radiology/evaluation/evaluation.json"}
+    assert (workdir / "runs" / "radiology" / "evaluation" / "evaluation.json").exists()
+
+
+def _outside_examples_task(workdir, tmp_path, target: str) -> None:
+    (workdir / "leak.yaml").write_text(
+        "name: leak\ndescription: d\ninput: text\nfields:\n  a: {type: string}\n"
+        f"examples_file: {target}\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize("target", ["../outside_examples.yaml", "/etc/passwd", "/no/such/file"])
+def test_examples_file_outside_the_workdir_is_refused(client, workdir, tmp_path, target):
+    (workdir.parent / "outside_examples.yaml").write_text(
+        "- {input: geheim, output: {a: geheim}}\n", encoding="utf-8"
+    )
+    _outside_examples_task(workdir, tmp_path, target)
+    for url in ("/api/tasks/load?path=leak.yaml", "/tasks?path=leak.yaml"):
+        r = client.get(url)
+        assert r.status_code == 403, (url, r.text)
+        assert "geheim" not in r.text and "not found" not in r.text
+        assert "examples_file is outside the studio folder" in r.text
+    body = {"task": "leak.yaml", "data": "radiology_reports.csv", "input": "report"}
+    assert client.post("/api/runs", json=body).status_code == 403
+
+
+def test_examples_file_inside_the_workdir_is_read(client, workdir, tmp_path):
+    (workdir / "ex.yaml").write_text("- {input: tekst, output: {a: b}}\n", encoding="utf-8")
+    _outside_examples_task(workdir, tmp_path, "ex.yaml")
+    r = client.get("/api/tasks/load?path=leak.yaml")
+    assert r.status_code == 200 and r.json()["task"]["examples"][0]["input"] == "tekst"
+    (workdir / "ex.yaml").write_text("just a string\n", encoding="utf-8")
+    r = client.get("/api/tasks/load?path=leak.yaml")
+    assert r.status_code == 422 and "leak.yaml" in r.json()["detail"]
+
+
+def test_legacy_parser_files_are_never_run(client, workdir):
+    marker = workdir.parent / "parser_was_run"
+    (workdir / "parsers").mkdir()
+    (workdir / "parsers" / "out.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "from pydantic import BaseModel\nclass OutputParser(BaseModel):\n    a: str\n",
+        encoding="utf-8",
+    )
+    legacy = {"Description": "d", "Input_Field": "text", "Parser_Format": "out.py"}
+    (workdir / "Task001_legacy.json").write_text(json.dumps(legacy), encoding="utf-8")
+    for url in ("/api/tasks/load?path=Task001_legacy.json", "/tasks?path=Task001_legacy.json"):
+        r = client.get(url)
+        assert r.status_code == 422 and "never runs code from task files" in r.text
+    body = {"task": "Task001_legacy.json", "data": "radiology_reports.csv", "input": "report"}
+    assert client.post("/api/runs", json=body).status_code == 422
+    assert not marker.exists()
+    legacy["Parser_Format"] = {"a": {"type": "str"}}  # inline fields are fine
+    (workdir / "Task001_legacy.json").write_text(json.dumps(legacy), encoding="utf-8")
+    assert client.get("/api/tasks/load?path=Task001_legacy.json").status_code == 200
+
+
+def test_report_does_not_read_data_outside_the_workdir(client, workdir, tmp_path):
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text('{"id": "x1", "text": "GEHEIME TEKST"}\n', encoding="utf-8")
+    manifest_path = workdir / "runs" / "xss" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["data"]["path"] = str(outside)
+    manifest_path.write_text(json.dumps(manifest))
+    for url in ("/report?run=runs/xss", "/results/case?run=runs/xss&id=x1", "/review?run=runs/xss"):
+        r = client.get(url)
+        assert r.status_code == 200 and "GEHEIME" not in r.text, url
+    assert "outside the studio" in client.get("/report?run=runs/xss").text
+
+
+def test_task_and_run_names_cannot_leave_their_folder(client, workdir):
+    task = load_task(workdir / "radiology_task.yaml").model_dump(mode="json", exclude_none=True)
+    for name in ("../tasks/x", "a/b", "two\nlines", ".."):
+        r = client.post(
+            "/api/tasks/save", json={"path": "tasks/ok.yaml", "task": {**task, "name": name}}
+        )
+        assert r.status_code == 422, name
+        assert not (workdir / "tasks" / "ok.yaml").exists()
+        preview = client.post("/api/tasks/preview", json={"task": {**task, "name": name}}).json()
+        assert any(e["path"] == "name" for e in preview["errors"])
+    # a task file written by hand with such a name still runs into runs/<safe name>-<time>
+    evil = workdir / "evil.yaml"
+    evil.write_text(
+        (workdir / "radiology_task.yaml")
+        .read_text()
+        .replace("name: lung_nodules", "name: ../tasks/evil"),
+        encoding="utf-8",
+    )
+    assert "../tasks/evil" in evil.read_text()
+    r = client.post(
+        "/api/runs", json={"task": "evil.yaml", "data": "radiology_reports.csv", "limit": 1}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["run"].startswith("runs/tasks_evil-")
+    _wait(client, r.json()["run"])
+    assert not (workdir / "tasks").exists()
+    for outdir in ("runs/a\r\nb", "runs/x\ny"):
+        body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "outdir": outdir}
+        assert client.post("/api/runs", json=body).status_code == 400
+    body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "outdir": "."}
+    assert client.post("/api/runs", json=body).status_code == 422
 
 
 def test_upload_size_limit_and_names(workdir):
@@ -178,25 +334,35 @@ def test_xss_is_escaped_in_the_html_report(workdir):
     assert html.count("<script>") == 1  # only the report's own filter script
 
 
-def test_segments_cut_text_at_offsets_and_skip_overlaps():
+def test_segments_nest_marks_and_split_crossing_ones():
     text = "abc def ghi"
     segs, shown = segments(
         text,
         [
             Mark(4, 7, "span", "B", ""),
             Mark(0, 3, "span", "A", ""),
-            Mark(5, 9, "span", "overlap", ""),
+            Mark(5, 9, "evidence", "crossing", ""),
             Mark(8, 99, "span", "out of range", ""),
+            Mark(0, 11, "evidence", "outer", ""),
         ],
     )
-    assert [(s.text, s.label) for s in segs] == [
-        ("abc", "A"),
-        (" ", ""),
-        ("def", "B"),
-        (" ghi", ""),
-    ]
     assert "".join(s.text for s in segs) == text
-    assert shown == {0, 1}
+    assert shown == {0, 1, 2, 4}
+    (outer,) = segs
+    assert (outer.kind, outer.label) == ("evidence", "outer")
+    inner = [(s.text, s.label, s.first) for s in outer.children]
+    assert inner == [
+        ("abc", "A", True),
+        (" ", "", True),
+        ("def", "B", True),
+        (" g", "crossing", False),  # the rest of the quote that crosses B's end
+        ("hi", "", True),
+    ]
+    b = outer.children[2]
+    assert [(s.text, s.label, s.first) for s in b.children] == [
+        ("d", "", True),
+        ("ef", "crossing", True),
+    ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -362,12 +528,12 @@ def test_evaluation_page_with_prefixed_labels(client, workdir):
     html = client.get(url).text
     assert "Confusion matrix: nodule_present" in html and "Confusion matrix: side" in html
     assert "(failed)" in html
-    assert (workdir / "runs" / "radiology" / "evaluation" / "evaluation.json").exists()
+    assert not (workdir / "runs" / "radiology" / "evaluation").exists()  # a GET writes nothing
     pngs = [line for line in html.splitlines() if "<img src=" in line]
-    assert pngs
-    src = pngs[0].split('src="')[1].split('"')[0].replace("&amp;", "&")
-    r = client.get(src)
-    assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+    assert pngs  # embedded: the plots were made in a temporary folder
+    src = pngs[0].split('src="')[1].split('"')[0]
+    assert src.startswith("data:image/png;base64,")
+    assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG")
     html = client.get("/evaluate?run=runs/radiology&labels=radiology_reports.csv").text
     assert "no column matches a field" in html
 

@@ -11,12 +11,6 @@ to a temporary folder.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,10 +18,7 @@ import pytest
 pytest.importorskip("selenium", reason="needs selenium (pip install -e '.[dev]')")
 pytest.importorskip("uvicorn", reason="needs the studio extra")
 
-import uvicorn
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -35,67 +26,11 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from extractinator.studio.app import create_app, loopback_hosts
 from extractinator.task import load_task
 
+from browser_support import needs_browser, serve, set_value, snap, text_in, wait
 from paths import EXAMPLES
 from studio_fixtures import make_workdir
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-    reason="needs the Debian packages chromium and chromium-driver "
-    "(apt-get install -y --no-install-recommends chromium chromium-driver; .ci/run does)",
-)
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory) -> Path:
-    where = os.environ.get("EXTRACTINATOR_SCREENSHOTS")
-    path = Path(where) if where else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture(scope="module")
-def downloads(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("downloads")
-
-
-@pytest.fixture(scope="module")
-def browser(downloads) -> Iterator[webdriver.Chrome]:
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        opts.add_argument(arg)
-    opts.add_argument("--window-size=1400,1000")
-    opts.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.execute_cdp_cmd(
-        "Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
-    )
-    yield driver
-    driver.quit()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
+pytestmark = needs_browser
 
 
 @pytest.fixture
@@ -107,28 +42,6 @@ def studio(tmp_path):
     yield base, workdir, app
     server.should_exit = True
     thread.join(timeout=30)
-
-
-def wait(driver, condition, timeout: float = 20):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
-
-
-def text_in(locator, text):
-    return EC.text_to_be_present_in_element(locator, text)
-
-
-def snap(driver, shots: Path, name: str, full: bool = True) -> None:
-    """A PNG of the page (the whole height when ``full``)."""
-    if full:
-        height = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1400, min(max(height + 120, 800), 2400))
-    driver.save_screenshot(str(shots / f"{name}.png"))
-    driver.set_window_size(1400, 1000)
-
-
-def set_value(driver, element, value: str) -> None:
-    element.clear()
-    element.send_keys(value)
 
 
 # ------------------------------------------------------------------------------------------
@@ -209,7 +122,7 @@ def test_build_run_review_and_export_with_the_real_model(
         field = d.find_element(By.CSS_SELECTOR, "#fields > .field")
         set_value(d, field.find_element(By.CSS_SELECTOR, ".f-name"), "medications")
         Select(field.find_element(By.CSS_SELECTOR, ".f-type")).select_by_value("enum")
-        wait(d, text_in((By.CSS_SELECTOR, "#fields > .field > .err"), "needs a non-empty"))
+        wait(d, text_in((By.CSS_SELECTOR, "#fields > .field > .err"), "needs its options"))
         assert "problem" in d.find_element(By.ID, "valid-state").text
         Select(field.find_element(By.CSS_SELECTOR, ".f-type")).select_by_value("spans")
         field.find_element(By.CSS_SELECTOR, ".f-labels").send_keys(

@@ -2,9 +2,11 @@
 
 Records hold no report text, so texts are read back from the run's data file (its path is
 in the manifest). Grounded spans and evidence quotes become *segments* of the text: plain
-runs and marked runs, cut at the record's character offsets. Templates render every segment
-escaped (jinja2 autoescape) and wrap the marked ones in ``<mark>``: report text is untrusted
-and is never turned into markup.
+runs and marked runs (nested where quotes nest), cut at the record's character offsets
+(:mod:`.segments`). Templates render every segment escaped (jinja2 autoescape) and wrap the
+marked ones in ``<mark>``: report text is untrusted and is never turned into markup.
+Numbers are shown with their field's unit; values unusual for the run are flagged
+(:mod:`.doubt`).
 """
 
 from __future__ import annotations
@@ -22,28 +24,13 @@ from ..errors import ExtractinatorError
 from ..records import Record
 from ..sink import RunDir
 from ..task.spec import Task
+from .doubt import flag_unusual
 from .evaluate import load_run, option_key
+from .segments import Mark, Segment, segments, with_page_starts
+
+__all__ = ["CaseView", "Filters", "Mark", "RunView", "Segment", "load_run_view", "segments"]
 
 PathCheck = Callable[[Path], bool]
-
-
-@dataclass
-class Segment:
-    """A run of report text; ``kind`` is "" (plain), "span" or "evidence"."""
-
-    text: str
-    kind: str = ""
-    label: str = ""
-    title: str = ""
-
-
-@dataclass
-class Mark:
-    start: int
-    end: int
-    kind: str
-    label: str
-    title: str
 
 
 @dataclass
@@ -54,9 +41,11 @@ class CaseView:
     text: str | None
     segments: list[Segment]
     spans: list[dict[str, Any]]  # field, text, label, start, end, alignment, shown
-    values: dict[str, str]  # top-level field -> a short display of the value
+    values: dict[str, str]  # top-level field -> a short display of the value (with unit)
     confidence: dict[str, float]  # boolean/enum field -> probability of the chosen value
     min_confidence: float | None
+    pages: list[dict[str, Any]] = field(default_factory=list)  # documents: page offsets
+    flags: dict[str, str] = field(default_factory=dict)  # field -> why the value is unusual
 
     @property
     def id(self) -> str:
@@ -111,30 +100,13 @@ class Filters:
         return True
 
 
-def segments(text: str, marks: Iterable[Mark]) -> tuple[list[Segment], set[int]]:
-    """Cut ``text`` at the marks' offsets. Marks that are out of range or overlap an earlier
-    one are left out; returns the segments and the indices of the marks shown."""
-    ordered = sorted(enumerate(marks), key=lambda im: (im[1].start, -im[1].end))
-    out: list[Segment] = []
-    shown: set[int] = set()
-    cursor = 0
-    for i, m in ordered:
-        if m.start < cursor or m.end <= m.start or m.end > len(text) or m.start < 0:
-            continue
-        if m.start > cursor:
-            out.append(Segment(text[cursor : m.start]))
-        out.append(Segment(text[m.start : m.end], m.kind, m.label, m.title))
-        shown.add(i)
-        cursor = m.end
-    if cursor < len(text) or not out:
-        out.append(Segment(text[cursor:]))
-    return out, shown
-
-
-def display_value(value: Any) -> str:
-    """A short, plain-text display of a field value (spans: their texts)."""
+def display_value(value: Any, unit: str | None = None) -> str:
+    """A short, plain-text display of a field value (spans: their texts; numbers with the
+    field's unit)."""
     if value is None:
         return "null"
+    if unit and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g} {unit}" if isinstance(value, float) else f"{value} {unit}"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list) and all(isinstance(v, dict) and "label" in v for v in value):
@@ -164,6 +136,9 @@ def case_view(task: Task, record: Record, text: str | None) -> CaseView:
             title = f"evidence for {name} ({ev.alignment})"
             marks.append(Mark(ev.start, ev.end, "evidence", name, title))
     segs, shown = segments(text, marks) if text is not None else ([], set())
+    pages = list((record.extra.get("document") or {}).get("pages") or [])
+    if text is not None and len(pages) > 1:
+        segs = with_page_starts(segs, {p["start"]: str(p["page"]) for p in pages})
     for span, mark in zip(spans, span_marks, strict=True):
         span["shown"] = mark is not None and mark in shown
     confidence: dict[str, float] = {}
@@ -172,7 +147,11 @@ def case_view(task: Task, record: Record, text: str | None) -> CaseView:
             p = probs.get(option_key(output[name]))
             if p is not None:
                 confidence[name] = float(p)
-    values = {n: display_value(output.get(n)) for n in task.fields} if record.ok else {}
+    values = (
+        {n: display_value(output.get(n), spec.unit) for n, spec in task.fields.items()}
+        if record.ok
+        else {}
+    )
     return CaseView(
         record=record,
         text=text,
@@ -181,6 +160,7 @@ def case_view(task: Task, record: Record, text: str | None) -> CaseView:
         values=values,
         confidence=confidence,
         min_confidence=min(confidence.values()) if confidence else None,
+        pages=pages,
     )
 
 
@@ -212,6 +192,9 @@ def load_run_view(run_dir: str | Path, allowed: PathCheck | None = None) -> RunV
     texts, notes = load_texts(task, manifest, allowed)
     ordered = sorted(records.values(), key=lambda r: r.row)
     cases = [case_view(task, rec, texts.get(rec.id)) for rec in ordered]
+    by_id = {c.id: c for c in cases}
+    for case_id, flags in flag_unusual(task, [c.record for c in cases]).items():
+        by_id[case_id].flags = flags
     return RunView(path=path, task=task, manifest=manifest, cases=cases, notes=notes)
 
 

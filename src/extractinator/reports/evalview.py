@@ -117,3 +117,73 @@ def evaluation_view(
         if report.plots
     }
     return EvaluationView(evaluation, confusion_matrices(evaluation, run_dir, labels), plots)
+
+
+def _match(spec: Any, truth: Any, predicted: Any) -> bool:
+    from . import calibration as cal
+
+    if spec.type in ("integer", "number"):
+        if truth is None or predicted is None:
+            return truth is None and predicted is None
+        if isinstance(predicted, bool) or not isinstance(predicted, (int, float)):
+            return False
+        return cal.within_relative(float(truth), float(predicted))
+    if spec.type == "string":
+        norm = [
+            None if v is None else " ".join(str(v).split()).casefold() for v in (truth, predicted)
+        ]
+        return norm[0] == norm[1]
+    if spec.type == "spans":
+
+        def key(spans: Any) -> set[tuple[str, str]]:
+            return {
+                (str(s.get("label")), " ".join(str(s.get("text")).split()).casefold())
+                for s in spans or []
+                if isinstance(s, dict)
+            }
+
+        return key(truth) == key(predicted)
+    if spec.type in ("boolean", "enum"):
+        return option_key(truth) == option_key(predicted)
+    return json.dumps(truth, sort_keys=True) == json.dumps(predicted, sort_keys=True)
+
+
+def expected_by_case(
+    run_dir: Path, labels: Path, *, label_prefix: str = "", tmp_dir: Path
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """case id -> field -> {"expected": display, "key": option key, "predicted_key": the
+    prediction's option key ("(failed)" for a failed case), "match": bool} for the fields
+    the labels file has a column for (blank labels of non-nullable fields left out).
+    ``tmp_dir`` holds the unprefixed copy of a prefixed labels file."""
+    from .casesview import display_value
+    from .labels import SUPPORTED_TYPES
+
+    if label_prefix:
+        labels = strip_label_prefix(labels, label_prefix, tmp_dir)
+    task, records = load_run(run_dir)
+    columns = data_columns(labels)
+    specs = {n: s for n, s in task.fields.items() if n in columns and s.type in SUPPORTED_TYPES}
+    if not specs:
+        return {}
+    id_column = task.id or ("id" if "id" in columns else None)
+    truth = read_labels(labels, specs, id_column=id_column)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for case_id, values in truth.items():
+        rec = records.get(case_id)
+        if rec is None:
+            continue
+        for name, spec in specs.items():
+            value = values[name]
+            if value is UNLABELLED:
+                continue
+            if spec.type == "integer" and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            ok = rec.ok and name in (rec.output or {})
+            predicted = rec.output[name] if ok and rec.output else None
+            out.setdefault(case_id, {})[name] = {
+                "expected": display_value(value, spec.unit),
+                "key": option_key(value),
+                "predicted_key": option_key(predicted) if ok else FAILED,
+                "match": ok and _match(spec, value, predicted),
+            }
+    return out

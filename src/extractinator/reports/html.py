@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,13 +72,21 @@ def render_report(
     *,
     label_prefix: str = "",
     plots_dir: Path | None = None,
+    texts: bool = True,
+    paths: bool = True,
+    allowed: Callable[[Path], bool] | None = None,
 ) -> str:
     """The HTML text of the report (plots are written to ``plots_dir`` or a temporary
-    folder, then embedded)."""
+    folder, then embedded). ``texts=False`` leaves out the report texts and everything
+    quoted from them (evidence quotes, marked passages, raw model output); ``paths=False``
+    leaves out file paths (model, data); ``allowed``: the data file the manifest names is
+    read only when it passes (the studio: inside its folder)."""
     from .casesview import load_run_view
     from .evalview import evaluation_view
 
-    view = load_run_view(run_dir)
+    view = load_run_view(run_dir, allowed=allowed)
+    if not paths:
+        view.notes = [n for n in view.notes if "/" not in n and "\\" not in n]
     env = make_env()
     anchors = {c.id: i for i, c in enumerate(view.cases)}
     with tempfile.TemporaryDirectory(prefix="extractinator-report-") as tmp:
@@ -94,7 +103,15 @@ def render_report(
             case_href=lambda c: f"#case-{anchors[c.id]}",
             generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             counts=_counts(view),
+            texts=texts,
+            model=_model_name(view.manifest, paths),
         )
+
+
+def _model_name(manifest: dict[str, Any], paths: bool) -> str:
+    engine = manifest.get("engine") or {}
+    name = str(engine.get("model_path") or engine.get("model") or manifest.get("model_id") or "")
+    return name if paths else Path(name).name
 
 
 def _counts(view: Any) -> dict[str, int]:

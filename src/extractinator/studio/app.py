@@ -13,7 +13,7 @@ from ..errors import ExtractinatorError
 from ..reports.html import TEMPLATES as REPORT_TEMPLATES
 from ..reports.html import make_env
 from .jobs import EngineFactory, JobConflict, JobManager
-from .security import LOOPBACK, MAX_UPLOAD_BYTES, Workdir, install_guards
+from .security import LOOPBACK, MAX_UPLOAD_BYTES, Workdir, install_guards, token_problem
 
 HERE = Path(__file__).parent
 
@@ -33,8 +33,11 @@ def create_app(
     the loopback names when bound to loopback, against DNS rebinding). ``engine_factory``:
     builds the engine for a run (tests pass a fake; default: the configured engine, the
     embedded model kept loaded between runs)."""
-    from .routes import data, evaluate, home, results, runs, tasks
+    from .routes import data, evaluate, home, results, review, runs, tasks
 
+    problem = token_problem(token)
+    if problem is not None:
+        raise ExtractinatorError(problem)
     root = Workdir(workdir)
     if not root.root.is_dir():
         raise ExtractinatorError(f"{root.root}: the studio folder does not exist")
@@ -58,7 +61,7 @@ def create_app(
     async def _conflict(request: Request, exc: JobConflict) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
-    for module in (home, tasks, data, runs, results, evaluate):
+    for module in (home, tasks, data, runs, results, review, evaluate):
         app.include_router(module.router)
     app.router.on_shutdown.append(app.state.jobs.close)
     return app

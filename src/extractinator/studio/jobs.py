@@ -7,6 +7,11 @@ comes from tailing its ``records.jsonl`` (:class:`RecordCounter`), so no hook in
 is needed. Cancelling raises :class:`RunCancelled` (a BaseException, so the runner records
 no failed case for it) from the engine wrapper and from the case stream: the case in
 flight finishes, the manifest says ``interrupted``, and a rerun resumes.
+
+A run never goes dark: the folder and a placeholder manifest (``status: loading model``)
+exist before the model loads, so the page can follow it at once; an engine that fails to
+start is written into the manifest (``status: failed``, ``error``) and shown on the page
+and in the runs list; the rate is frozen when the run ends.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +30,9 @@ from ..config import EngineConfig, RunConfig
 from ..data import Case
 from ..engines import Engine, create_engine
 from ..engines.base import GenerationRequest, GenerationResult
+from ..errors import ExtractinatorError
 from ..runner import run_cases
-from ..sink import MANIFEST, RECORDS
+from ..sink import MANIFEST, RECORDS, write_json_atomic
 from ..task.spec import Task
 
 log = logging.getLogger(__name__)
@@ -104,6 +111,10 @@ class RecordCounter:
         return ok, len(self._latest) - ok
 
 
+LOADING = "loading model"
+PLACEHOLDER = "studio_placeholder"  # set in a manifest written before the model loaded
+
+
 @dataclass
 class Job:
     """A studio run in its thread."""
@@ -112,9 +123,10 @@ class Job:
     task_name: str
     total: int
     cancel: threading.Event = field(default_factory=threading.Event)
-    state: str = "running"  # running, finished, cancelled, failed
+    state: str = LOADING  # loading model, running, finished, cancelled, failed
     error: str | None = None
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # reset when the model is loaded
+    ended: float | None = None  # the rate is frozen here
     baseline: int = 0  # cases already done when it started (resume)
     thread: threading.Thread | None = None
 
@@ -125,6 +137,27 @@ def read_manifest(outdir: Path) -> dict[str, Any]:
         return data
     except (OSError, ValueError):
         return {}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def one_line(e: BaseException) -> str:
+    """An exception as the one line the page shows."""
+    text = str(e).strip().splitlines()
+    if isinstance(e, ExtractinatorError) and text:
+        return text[0]
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
+def _finished_rate(manifest: dict[str, Any]) -> float | None:
+    """Cases per minute of a run's last session, from its manifest (frozen at its end)."""
+    sessions = manifest.get("runs") or []
+    last = sessions[-1] if sessions else {}
+    done = (last.get("ok") or 0) + (last.get("failed") or 0)
+    seconds = last.get("seconds") or 0
+    return 60.0 * done / seconds if done and seconds > 0 else None
 
 
 class JobManager:
@@ -155,10 +188,8 @@ class JobManager:
 
     def _close_cached(self) -> None:
         if self._engine is not None:
-            import asyncio
-
-            asyncio.run(self._engine.aclose())
-            self._engine, self._engine_key = None, None
+            engine, self._engine, self._engine_key = self._engine, None, None
+            _run_blocking(engine.aclose)
 
     def close(self) -> None:
         for job in list(self._jobs.values()):
@@ -169,7 +200,7 @@ class JobManager:
 
     # -- runs -------------------------------------------------------------------------
     def active(self) -> Job | None:
-        return next((j for j in self._jobs.values() if j.state == "running"), None)
+        return next((j for j in self._jobs.values() if j.state in (LOADING, "running")), None)
 
     def job(self, outdir: Path) -> Job | None:
         return self._jobs.get(outdir.resolve())
@@ -185,12 +216,26 @@ class JobManager:
         task_source: str | None = None,
     ) -> Job:
         """Run ``cases`` into ``outdir`` in a background thread (409-style JobConflict when
-        a run is already going)."""
+        a run is already going). The folder, with a placeholder manifest when it holds no
+        run yet, exists when this returns."""
         outdir = outdir.resolve()
         with self._lock:
             running = self.active()
             if running is not None:
                 raise JobConflict(f"a run is in progress: {running.outdir.name}")
+            outdir.mkdir(parents=True, exist_ok=True)
+            if not (outdir / MANIFEST).exists() and not (outdir / RECORDS).exists():
+                write_json_atomic(
+                    outdir / MANIFEST,
+                    {
+                        PLACEHOLDER: True,
+                        "status": LOADING,
+                        "started": _now(),
+                        "task": {"name": task.name, "source": task_source},
+                        "data": data_info,
+                        "engine": {"engine": config.engine.kind, "model": config.engine.model},
+                    },
+                )
             job = Job(outdir=outdir, task_name=task.name, total=len(cases))
             job.baseline = sum(self.counter(outdir).update())
             self._jobs[outdir] = job
@@ -218,6 +263,9 @@ class JobManager:
         engine: Engine | None = None
         try:
             engine, own = self._engine_for(config.engine)
+            if read_manifest(job.outdir).get(PLACEHOLDER) and not (job.outdir / RECORDS).exists():
+                (job.outdir / MANIFEST).unlink()  # the runner writes the real one now
+            job.started, job.state = time.monotonic(), "running"
             run_cases(
                 task,
                 _until_cancelled(cases, job.cancel),
@@ -231,19 +279,41 @@ class JobManager:
             job.state = "cancelled" if job.cancel.is_set() else "finished"
         except RunCancelled:
             job.state = "cancelled"
-        except Exception as e:  # shown on the page; the manifest says interrupted
+        except Exception as e:  # shown on the page and in the runs list, kept in the manifest
             log.exception("studio run %s failed", job.outdir)
-            job.state, job.error = "failed", f"{type(e).__name__}: {e}"
+            job.state, job.error = "failed", one_line(e)
+            self._record_error(job)
         finally:
+            job.ended = time.monotonic()
             if own and engine is not None:
                 asyncio.run(engine.aclose())
 
+    def _record_error(self, job: Job) -> None:
+        """Write a start error into the run's manifest (a placeholder becomes ``failed``;
+        a real run keeps its status: the next run's manifest replaces the error)."""
+        manifest = read_manifest(job.outdir)
+        if not manifest and (job.outdir / RECORDS).exists():
+            return  # a run without a manifest: leave it as the runner left it
+        if manifest.get(PLACEHOLDER) or not manifest:
+            manifest.update({PLACEHOLDER: True, "status": "failed", "ended": _now()})
+        manifest["error"] = job.error
+        try:
+            write_json_atomic(job.outdir / MANIFEST, manifest)
+        except OSError as e:
+            log.error("%s: cannot record the error in the manifest (%s)", job.outdir, e)
+
     def cancel(self, outdir: Path) -> bool:
         job = self.job(outdir)
-        if job is None or job.state != "running":
+        if job is None or job.state not in (LOADING, "running"):
             return False
         job.cancel.set()
         return True
+
+    def forget(self, outdir: Path) -> None:
+        """Drop what is known about a run folder (renamed or deleted)."""
+        key = outdir.resolve()
+        self._jobs.pop(key, None)
+        self._counters.pop(key, None)
 
     # -- progress ---------------------------------------------------------------------
     def counter(self, outdir: Path) -> RecordCounter:
@@ -253,20 +323,34 @@ class JobManager:
         return self._counters[key]
 
     def progress(self, outdir: Path, since: tuple[float, int] | None = None) -> dict[str, Any]:
-        """Cases done (ok/failed), total, rate per minute and ETA of a run directory.
-        The rate counts cases since the studio run started, or since ``since`` =
-        (monotonic time, cases done) for runs started elsewhere."""
+        """State, cases done (ok/failed), total, rate per minute and ETA of a run folder.
+        The rate counts cases since the studio run's model was loaded (frozen when it
+        ends), since ``since`` = (monotonic time, cases done) for runs going on elsewhere,
+        or the last session's in the manifest for runs that ended."""
         ok, failed = self.counter(outdir).update()
         manifest = read_manifest(outdir)
         job = self.job(outdir)
         done = ok + failed
         total = job.total if job else (manifest.get("data") or {}).get("rows")
-        status = job.state if job else manifest.get("status", "unknown")
-        t0, d0 = (job.started, job.baseline) if job else (since or (time.monotonic(), done))
-        elapsed = time.monotonic() - t0
-        rate = 60.0 * (done - d0) / elapsed if elapsed > 0 and done > d0 else None
+        if job is not None:
+            status, error = job.state, job.error
+        else:
+            status, error = manifest.get("status", "unknown"), manifest.get("error")
+            if manifest.get(PLACEHOLDER) and status == LOADING:
+                status = "interrupted"  # a studio that stopped while loading the model
+        rate: float | None = None
+        if job is not None and job.state != LOADING:
+            elapsed = (job.ended or time.monotonic()) - job.started
+            rate = 60.0 * (done - job.baseline) / elapsed if elapsed > 0 else None
+        elif job is None and status == "running":
+            t0, d0 = since or (time.monotonic(), done)
+            elapsed = time.monotonic() - t0
+            rate = 60.0 * (done - d0) / elapsed if elapsed > 0 and done > d0 else None
+        elif job is None:
+            rate = _finished_rate(manifest)
+        finished = status not in (LOADING, "running")
         eta = None
-        if rate and total:
+        if rate and total and not finished:
             eta = max(total - done, 0) / (rate / 60.0)
         return {
             "status": status,
@@ -275,12 +359,27 @@ class JobManager:
             "ok": ok,
             "failed": failed,
             "total": total,
-            "rate_per_min": None if rate is None else round(rate, 2),
+            "rate_per_min": round(rate, 2) if rate else None,
             "eta_s": None if eta is None else round(eta, 1),
-            "error": job.error if job else None,
+            "error": error,
             "studio_job": job is not None,
-            "finished": status not in ("running",),
+            "finished": finished,
         }
+
+
+def _run_blocking(make: Callable[[], Any]) -> None:
+    """Run the coroutine ``make()`` to its end, also when called from inside an event loop
+    (the app's shutdown handler): then in a thread of its own."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(make())
+        return
+    thread = threading.Thread(target=lambda: asyncio.run(make()), name="studio-engine-close")
+    thread.start()
+    thread.join(timeout=60)
 
 
 def _until_cancelled(cases: Iterable[Case], cancelled: threading.Event) -> Iterator[Case]:

@@ -1,8 +1,10 @@
 """The studio's guards: file access confined to the workdir, a token when bound to another
 address than loopback, same-origin writes, a Host check on loopback, and an upload limit.
 
-Every path a request names goes through :meth:`Workdir.resolve`, which resolves symlinks and
-``..`` first and refuses anything outside the workdir (403).
+Every path a request, a task file or a run's manifest names goes through
+:meth:`Workdir.resolve` (or :meth:`Workdir.contains`), which resolves symlinks and ``..``
+first and refuses anything outside the workdir (403). Names that become folder or file
+names (tasks, runs) go through :func:`check_name`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from fastapi.responses import PlainTextResponse
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TOKEN_COOKIE = "extractinator_token"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MIN_TOKEN_CHARS = 22  # 128 bits as URL-safe base64 (secrets.token_urlsafe(16))
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SKIP_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".cache"})
 
@@ -29,7 +32,43 @@ def is_loopback(host: str) -> bool:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(24)
+    return secrets.token_urlsafe(24)  # 192 bits
+
+
+def token_problem(token: str | None) -> str | None:
+    """Why a given access token is refused (None: acceptable, or no token at all)."""
+    if token is None:
+        return None
+    if not token.strip():
+        return "the access token is empty: leave --token out to get a new random one"
+    if len(token) < MIN_TOKEN_CHARS or len(set(token)) < 8:
+        return (
+            f"the access token is too short or too simple (at least {MIN_TOKEN_CHARS} "
+            "random characters, 128 bits): leave --token out to get a new random one"
+        )
+    if any(c.isspace() or not c.isprintable() for c in token):
+        return "the access token may not hold spaces or control characters"
+    return None
+
+
+_BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+
+
+def check_name(name: str, what: str) -> str:
+    """A task or run name that becomes a file or folder name: no path separators, no
+    ``..``, no line breaks or other control characters (422 otherwise)."""
+    stripped = name.strip()
+    if not stripped or stripped in (".", "..") or ".." in stripped or _BAD_NAME.search(name):
+        raise HTTPException(
+            422, f"{what} {name!r} cannot be a file name: no /, \\, .. or line breaks"
+        )
+    return stripped
+
+
+def name_for_file(name: str) -> str:
+    """A file/folder-safe form of any name (for names built from a task name)."""
+    cleaned = re.sub(r"[^\w.-]+", "_", name).replace("..", "_").strip("._")
+    return cleaned[:80] or "task"
 
 
 class Workdir:
@@ -43,13 +82,26 @@ class Workdir:
         return resolved == self.root or self.root in resolved.parents
 
     def resolve(self, rel: str | None) -> Path:
-        """A path relative to the workdir (or absolute inside it), resolved; 403 outside."""
-        if rel is None or not str(rel).strip() or "\x00" in str(rel):
+        """A path a request names, relative to the workdir (or absolute inside it),
+        resolved; 400 when empty, 403 outside (see :meth:`confine`)."""
+        if rel is None or not str(rel).strip():
             raise HTTPException(400, "no path given")
-        path = Path(str(rel).strip())
-        candidate = (path if path.is_absolute() else self.root / path).resolve()
+        return self.confine(str(rel).strip(), "the path")
+
+    def confine(self, path: str | Path, what: str, base: Path | None = None) -> Path:
+        """The one confinement check: a path named by a request, a task file or a run's
+        manifest, relative to ``base`` (default: the workdir), resolved (symlinks and
+        ``..``); 400 for control characters (line breaks), a one-line 403 naming ``what``
+        when it points outside the workdir. Nothing is said about whether a file exists."""
+        text = str(path)
+        if any(ord(c) < 32 or c == "\x7f" for c in text):
+            raise HTTPException(400, f"{what} holds line breaks or control characters")
+        candidate = Path(text).expanduser()
+        if not candidate.is_absolute():
+            candidate = (base or self.root) / candidate
+        candidate = candidate.resolve()
         if not self.contains(candidate):
-            raise HTTPException(403, "path outside the studio folder")
+            raise HTTPException(403, f"{what} is outside the studio folder")
         return candidate
 
     def rel(self, path: Path) -> str:
@@ -78,11 +130,6 @@ class Workdir:
                     return
                 if entry.is_dir() and depth + 1 < max_depth:
                     stack.append((entry, depth + 1))
-
-    def files(self, suffixes: tuple[str, ...]) -> list[str]:
-        return sorted(
-            self.rel(p) for p in self.walk() if p.is_file() and p.suffix.lower() in suffixes
-        )
 
     def run_dirs(self) -> list[Path]:
         """Folders holding a run (a manifest or records file)."""
@@ -118,10 +165,12 @@ async def save_upload(upload: UploadFile, dest: Path, limit: int) -> int:
 
 
 def _same_origin(request: Request) -> bool:
+    """Scheme and host:port of the Origin header equal this request's."""
     origin = request.headers.get("origin")
     if origin is None:
         return True  # not a browser cross-site request (browsers send Origin on POST)
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    parts = urlsplit(origin)
+    return parts.scheme == request.url.scheme and parts.netloc == request.headers.get("host", "")
 
 
 def _given_token(request: Request) -> str | None:

@@ -4,6 +4,7 @@ the task file (YAML) and the prompt it compiles to."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import yaml
@@ -23,6 +24,36 @@ STARTER: dict[str, Any] = {
 }
 
 
+# the task checker's wording -> plain words for the builder (the rest is shown as it is)
+PLAIN_WORDS: tuple[tuple[str, str], ...] = (
+    (
+        r"type enum needs a non-empty `values` list",
+        "a choice field needs its options: add at least one allowed value",
+    ),
+    (r"enum `values` has duplicates", "an option is listed twice"),
+    (r"type list needs `items`.*", "a list field needs the type of its items"),
+    (r"type object needs a non-empty `fields` mapping", "a group field needs at least one part"),
+    (
+        r"type spans needs a non-empty `labels` list",
+        "a passages field needs at least one label (what kind of passage to mark)",
+    ),
+    (
+        r"minimum (\S+) is greater than maximum (\S+)",
+        r"the lowest value \1 is above the highest \2",
+    ),
+    (r"`input` lists no columns", "name the column that holds the report text"),
+    (r"a field name is empty", "every field needs a name"),
+    (r"Field required", "this is required"),
+)
+
+
+def plain(message: str) -> str:
+    for pattern, words in PLAIN_WORDS:
+        if re.fullmatch(pattern, message):
+            return re.sub(pattern, words, message)
+    return message
+
+
 def _errors(err: ValidationError, prefix: tuple[Any, ...] = ()) -> list[dict[str, str]]:
     out = []
     for e in err.errors():
@@ -30,10 +61,21 @@ def _errors(err: ValidationError, prefix: tuple[Any, ...] = ()) -> list[dict[str
         out.append(
             {
                 "path": ".".join(str(p) for p in loc),
-                "message": e["msg"].removeprefix("Value error, "),
+                "message": plain(e["msg"].removeprefix("Value error, ")),
             }
         )
     return out
+
+
+_UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|\.\.")
+
+
+def _name_problem(data: dict[str, Any]) -> list[dict[str, str]]:
+    name = data.get("name")
+    if isinstance(name, str) and _UNSAFE_NAME.search(name):
+        message = "the name becomes a file and folder name: no /, \\, .. or line breaks"
+        return [{"path": "name", "message": message}]
+    return []
 
 
 def validate_task(data: Any) -> tuple[Task | None, list[dict[str, str]]]:
@@ -44,9 +86,9 @@ def validate_task(data: Any) -> tuple[Task | None, list[dict[str, str]]]:
     try:
         task = Task.model_validate(data)
     except ValidationError as e:
-        return None, _errors(e)
+        return None, _name_problem(data) + _errors(e)
     output_model = task.output_model()
-    problems: list[dict[str, str]] = []
+    problems: list[dict[str, str]] = _name_problem(data)
     for i, ex in enumerate(task.examples):
         try:
             output_model.model_validate(output_in_layout(task.fields, ex.output))

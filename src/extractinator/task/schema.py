@@ -102,10 +102,12 @@ class SpanOut(BaseModel):
     label: str
 
 
-def _python_type(spec: FieldSpec, path: str) -> Any:
+def _python_type(spec: FieldSpec, path: str, final: bool = False) -> Any:
+    """The type of one field in an answer, or (``final``) in a record's output: amounts
+    there are numbers in the field's unit and spans ``[{"text", "label", ...}]``."""
     t = spec.type
     py: Any
-    if spec.is_amount:  # text as written; a bare number is taken in the field's unit
+    if spec.is_amount and not final:  # text as written; a bare number: the field's unit
         py = float | str
     elif t == "boolean":
         py = bool
@@ -125,9 +127,19 @@ def _python_type(spec: FieldSpec, path: str) -> Any:
         py = Literal[tuple(spec.values or [])]  # type: ignore[misc]
     elif t == "list":
         assert spec.items is not None
-        py = list[_python_type(spec.items, f"{path}[]")]  # type: ignore[misc]
+        py = list[_python_type(spec.items, f"{path}[]", final)]  # type: ignore[misc]
     elif t == "object":
-        py = _model(spec.fields or {}, path)
+        py = _model(spec.fields or {}, path, final)
+    elif t == "spans" and final or t == "spans" and final:
+        labels = tuple(spec.label_names)
+        py = list[  # type: ignore[misc]
+            create_model(
+                f"SpanFinal_{_safe(path)}",
+                __base__=SpanOut,
+                __config__=ConfigDict(extra="allow"),
+                label=(Literal[labels], ...),  # type: ignore[valid-type]
+            )
+        ]
     elif t == "spans" and spec.span_layout == "by_label":
         py = create_model(  # type: ignore[call-overload]
             f"Spans_{_safe(path)}",
@@ -157,20 +169,28 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name) or "field"
 
 
-def _model(fields: dict[str, FieldSpec], path: str) -> type[BaseModel]:
+def _model(fields: dict[str, FieldSpec], path: str, final: bool = False) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for i, (name, spec) in enumerate(fields.items()):
-        if spec.compute is not None:
+        if spec.compute is not None and not final:
             continue
         definitions[f"f{i}_{_safe(name)}"] = (
-            _python_type(spec, f"{path}.{name}" if path else name),
+            _python_type(spec, f"{path}.{name}" if path else name, final),
             Field(alias=name),
         )
+    prefix = "Value" if final else "Output"
     return create_model(  # type: ignore[call-overload, no-any-return]
-        f"Output_{_safe(path)}" if path else "Output",
+        f"{prefix}_{_safe(path)}" if path else prefix,
         __config__=ConfigDict(extra="ignore", populate_by_name=False),
         **definitions,
     )
+
+
+def value_model(fields: dict[str, FieldSpec]) -> type[BaseModel]:
+    """A pydantic model of final values, as records hold them and labels and task-file
+    examples give them: amounts as numbers in the field's unit (range-checked), computed
+    fields included, spans as ``[{"text", "label"}]``."""
+    return _model(fields, "", final=True)
 
 
 def task_output_model(task: Task) -> type[BaseModel]:

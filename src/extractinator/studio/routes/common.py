@@ -1,4 +1,5 @@
-"""What every page needs: the workdir, the job manager, rendering, and run lookup."""
+"""What every page needs: the workdir, the job manager, rendering, run lookup and the file
+lists the pickers show (data and task files only: nothing from inside run folders)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from ...data import FORMATS
+from ...documents import document_files
 from ...errors import RunDirError
 from ...reports.casesview import RunView, load_run_view
+from ...sink import MANIFEST, RECORDS
 from ..jobs import JobManager
 from ..security import Workdir
 
@@ -34,6 +37,10 @@ def render(request: Request, name: str, **context: Any) -> HTMLResponse:
     return response
 
 
+def is_run_dir(path: Path) -> bool:
+    return (path / MANIFEST).is_file() or (path / RECORDS).is_file()
+
+
 def run_dir(request: Request, run: str | None) -> Path:
     path = workdir(request).resolve(run)
     if not path.is_dir():
@@ -42,12 +49,36 @@ def run_dir(request: Request, run: str | None) -> Path:
 
 
 def load_view(request: Request, run: str | None) -> RunView:
-    """The run's results; 404 when the folder holds no run."""
+    """The run's results; 404 when the folder holds no run. The data file its manifest
+    names is read only when it is inside the workdir."""
     path = run_dir(request, run)
     try:
         return load_run_view(path, allowed=workdir(request).contains)
     except RunDirError as e:
         raise HTTPException(404, str(e)) from None
+
+
+def _outside_runs(wd: Workdir) -> list[Path]:
+    """Files and folders in the workdir that are not inside a run folder."""
+    runs = set(wd.run_dirs())
+    return [p for p in wd.walk() if not any(parent in runs for parent in p.parents)]
+
+
+def data_choices(wd: Workdir) -> list[str]:
+    """Data files, and folders of documents (shown with a trailing ``/``)."""
+    out = []
+    for p in _outside_runs(wd):
+        if p.is_file() and p.suffix.lower() in DATA_SUFFIXES:
+            out.append(wd.rel(p))
+        elif p.is_dir() and not is_run_dir(p) and document_files(p):
+            out.append(wd.rel(p) + "/")
+    return sorted(out)
+
+
+def task_choices(wd: Workdir) -> list[str]:
+    return sorted(
+        wd.rel(p) for p in _outside_runs(wd) if p.is_file() and p.suffix.lower() in TASK_SUFFIXES
+    )
 
 
 def run_summaries(request: Request) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from .common import DATA_SUFFIXES, TASK_SUFFIXES, render, run_summaries, workdir
+from .common import data_choices, render, run_summaries, task_choices, workdir
 
 router = APIRouter()
 
@@ -17,8 +17,8 @@ def index(request: Request) -> HTMLResponse:
         request,
         "index.html",
         runs=run_summaries(request),
-        task_files=wd.files(TASK_SUFFIXES),
-        data_files=wd.files(DATA_SUFFIXES),
+        task_files=task_choices(wd),
+        data_files=data_choices(wd),
         root=str(wd.root),
     )
 

@@ -1,10 +1,12 @@
-"""Run: choose task, data and engine, start, follow progress live (server-sent events),
-cancel. Studio runs are ordinary run folders: the CLI can resume them and vice versa."""
+"""Run: choose task, data and engine, start, follow progress live (server-sent events, with
+polling when the stream is not there), cancel, rename and delete runs. Studio runs are
+ordinary run folders: the CLI can resume them and vice versa."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -16,9 +18,19 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from ...config import RunConfig, engine_config, run_config
 from ...data import read_cases
 from ...errors import ExtractinatorError
-from ...task import load_task
 from ...task.spec import Task
-from .common import DATA_SUFFIXES, TASK_SUFFIXES, jobs, render, run_dir, run_summaries, workdir
+from ..security import check_name, name_for_file
+from ..taskfiles import load_confined_task
+from .common import (
+    data_choices,
+    is_run_dir,
+    jobs,
+    render,
+    run_dir,
+    run_summaries,
+    task_choices,
+    workdir,
+)
 
 router = APIRouter()
 JsonBody = Annotated[dict[str, Any], Body()]
@@ -38,8 +50,8 @@ def run_page(
     return render(
         request,
         "run.html",
-        task_files=wd.files(TASK_SUFFIXES),
-        data_files=wd.files(DATA_SUFFIXES),
+        task_files=task_choices(wd),
+        data_files=data_choices(wd),
         chosen={"task": task, "data": data, "input": input or "", "id": id or "", "run": run},
         runs=run_summaries(request),
     )
@@ -51,10 +63,7 @@ def _columns(value: Any) -> str | list[str] | None:
 
 
 def _task(request: Request, body: dict[str, Any]) -> tuple[Task, str]:
-    path = workdir(request).resolve(body.get("task"))
-    if not path.is_file():
-        raise HTTPException(404, "no such task file")
-    task = load_task(path)
+    task, path = load_confined_task(workdir(request), body.get("task"))
     update: dict[str, Any] = {}
     if (cols := _columns(body.get("input"))) is not None:
         update["input"] = cols
@@ -91,22 +100,40 @@ def _config(body: dict[str, Any]) -> RunConfig:
 
 @router.post("/api/runs")
 def start_run(request: Request, body: JsonBody) -> dict[str, Any]:
-    """Start a run in the background; returns the run folder (relative to the workdir)."""
+    """Start a run in the background; returns the run folder (relative to the workdir).
+    The folder and its manifest exist when this answers (the model may still be loading)."""
     wd = workdir(request)
+    running = jobs(request).active()
+    if running is not None:  # before looking at the folder, which that run is writing
+        raise HTTPException(409, f"a run is in progress: {running.outdir.name}")
     task, task_source = _task(request, body)
     data = wd.resolve(body.get("data"))
-    if not data.is_file():
-        raise HTTPException(404, "no such data file")
+    if not data.exists():
+        raise HTTPException(404, "no such data file or folder")
     config = _config(body)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    outdir = wd.resolve(body.get("outdir") or f"runs/{task.name}-{stamp}")
+    outdir = wd.resolve(body.get("outdir") or f"runs/{name_for_file(task.name)}-{stamp}")
+    if outdir == wd.root:
+        raise HTTPException(422, "choose an output folder inside the studio folder")
+    if outdir.exists() and (
+        not outdir.is_dir() or (any(outdir.iterdir()) and not is_run_dir(outdir))
+    ):
+        raise HTTPException(
+            422, f"{wd.rel(outdir)} exists and holds other files: choose a new output folder"
+        )
     try:
         cases = list(read_cases(data, input=task.input, id=task.id, limit=config.limit))
     except ExtractinatorError as e:
-        raise HTTPException(422, str(e)) from None
+        raise HTTPException(422, str(e).replace(str(wd.root) + "/", "")) from None
     info = {"path": str(data), "rows": len(cases)}
     jobs(request).start(task, cases, outdir, config, data_info=info, task_source=task_source)
     return {"run": wd.rel(outdir), "total": len(cases)}
+
+
+@router.get("/api/runs")
+def list_runs(request: Request) -> dict[str, Any]:
+    """Every run folder with its state (for the runs tables to refresh)."""
+    return {"runs": run_summaries(request)}
 
 
 @router.get("/api/runs/progress")
@@ -117,6 +144,46 @@ def progress(request: Request, run: str) -> dict[str, Any]:
 @router.post("/api/runs/cancel")
 def cancel(request: Request, run: str) -> dict[str, Any]:
     return {"cancelled": jobs(request).cancel(run_dir(request, run))}
+
+
+def _own_run(request: Request, run: Any) -> Any:
+    """A run folder that may be renamed or deleted: inside the workdir, not the workdir
+    itself, holding a run and no other run, and not running now."""
+    wd = workdir(request)
+    path = run_dir(request, str(run or ""))
+    if path == wd.root or not is_run_dir(path):
+        raise HTTPException(422, "not a run folder")
+    if any(is_run_dir(p) for p in path.rglob("*") if p.is_dir()):
+        raise HTTPException(422, f"{wd.rel(path)} holds other run folders: not changed")
+    job = jobs(request).job(path)
+    if job is not None and job.state in ("loading model", "running"):
+        raise HTTPException(409, "the run is in progress: cancel it first")
+    return path
+
+
+@router.post("/api/runs/rename")
+def rename(request: Request, body: JsonBody) -> dict[str, Any]:
+    """Rename a run folder (it stays in the same parent folder)."""
+    wd = workdir(request)
+    path = _own_run(request, body.get("run"))
+    name = check_name(str(body.get("name") or ""), "run name")
+    dest = wd.resolve(wd.rel(path.parent) + "/" + name)
+    if dest.exists():
+        raise HTTPException(409, f"{wd.rel(dest)} exists already: choose another name")
+    path.rename(dest)
+    jobs(request).forget(path)
+    return {"run": wd.rel(dest)}
+
+
+@router.post("/api/runs/delete")
+def delete(request: Request, body: JsonBody) -> dict[str, Any]:
+    """Delete a run folder and everything in it (records, evaluation, review labels)."""
+    wd = workdir(request)
+    path = _own_run(request, body.get("run"))
+    rel = wd.rel(path)
+    shutil.rmtree(path)
+    jobs(request).forget(path)
+    return {"deleted": rel}
 
 
 @router.get("/api/runs/events")

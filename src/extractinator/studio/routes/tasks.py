@@ -1,4 +1,5 @@
-"""Task builder: edit a task as a form, see the task file and prompt live, load and save."""
+"""Task builder: edit a task as a form, see the task file and prompt live, load and save
+(saving over an existing file asks first; task names must be usable as file names)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,18 @@ import yaml
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ...errors import ExtractinatorError
-from ...task import load_task
+from ..security import check_name
+from ..taskfiles import load_confined_task
 from ..taskform import STARTER, preview, task_as_mapping, task_yaml, validate_task
-from .common import TASK_SUFFIXES, render, workdir
+from .common import TASK_SUFFIXES, render, task_choices, workdir
 
 router = APIRouter()
 JsonBody = Annotated[dict[str, Any], Body()]
 
 
 def _load(request: Request, path: str) -> dict[str, Any]:
-    file = workdir(request).resolve(path)
-    if not file.is_file():
-        raise HTTPException(404, "no such task file")
-    try:
-        return task_as_mapping(load_task(file))
-    except ExtractinatorError as e:
-        raise HTTPException(422, str(e)) from None
+    task, _ = load_confined_task(workdir(request), path)
+    return task_as_mapping(task)
 
 
 @router.get("/tasks", response_class=HTMLResponse)
@@ -36,8 +32,8 @@ def builder(request: Request, path: str | None = None) -> HTMLResponse:
         request,
         "tasks.html",
         task=task,
-        path=path or "tasks/my_task.yaml",
-        task_files=wd.files(TASK_SUFFIXES),
+        path=path or "",
+        task_files=task_choices(wd),
     )
 
 
@@ -53,9 +49,11 @@ def task_preview(request: Request, body: JsonBody) -> dict[str, Any]:
 
 @router.post("/api/tasks/save")
 def save(request: Request, body: JsonBody) -> JSONResponse:
-    """Write the task file (YAML, or JSON for a .json path); refused while invalid."""
+    """Write the task file (YAML, or JSON for a .json path); refused while invalid, and
+    over an existing file unless ``overwrite`` (409 says it exists: the page asks)."""
+    wd = workdir(request)
     path = str(body.get("path") or "")
-    file = workdir(request).resolve(path)
+    file = wd.resolve(path)
     if file.suffix.lower() not in TASK_SUFFIXES:
         raise HTTPException(400, "a task file must end in .yaml, .yml or .json")
     data = body.get("task")
@@ -63,12 +61,17 @@ def save(request: Request, body: JsonBody) -> JSONResponse:
     if task is None:
         return JSONResponse({"ok": False, "errors": errors}, status_code=422)
     assert isinstance(data, dict)
+    check_name(task.name, "the task name")
+    if file.exists() and not body.get("overwrite"):
+        return JSONResponse(
+            {"ok": False, "exists": True, "path": wd.rel(file), "errors": []}, status_code=409
+        )
     file.parent.mkdir(parents=True, exist_ok=True)
     if file.suffix.lower() == ".json":
         file.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     else:
         file.write_text(task_yaml(data), encoding="utf-8")
-    return JSONResponse({"ok": True, "path": workdir(request).rel(file)})
+    return JSONResponse({"ok": True, "path": wd.rel(file)})
 
 
 @router.post("/api/tasks/parse")

@@ -3,6 +3,11 @@
 (function () {
   "use strict";
   var TYPES = ["boolean", "integer", "number", "string", "enum", "list", "object", "spans"];
+  var TYPE_HELP = {
+    boolean: "yes / no", integer: "whole number", number: "number (decimals allowed)",
+    string: "free text", enum: "one of a list of options", list: "a list of values",
+    object: "a group of fields", spans: "passages marked in the report",
+  };
   var LAYOUTS = ["", "pairs", "list", "by_label"];
   var fieldsBox = document.getElementById("fields");
   var examplesBox = document.getElementById("examples");
@@ -31,7 +36,7 @@
       head.appendChild(labelled("name", input("f-name", name, { placeholder: "field_name" })));
     }
     var type = el("select", { className: "f-type" });
-    TYPES.forEach(function (t) { type.appendChild(el("option", { value: t, text: t })); });
+    TYPES.forEach(function (t) { type.appendChild(el("option", { value: t, text: t + ": " + TYPE_HELP[t] })); });
     type.value = spec.type || "string";
     head.appendChild(labelled("type", type));
     var nullable = el("input", { type: "checkbox", className: "f-nullable" });
@@ -295,6 +300,7 @@
     if (!path) { return; }
     api("/api/tasks/load?path=" + encodeURIComponent(path)).then(function (res) {
       document.getElementById("save-path").value = res.path;
+      pathTouched = true;
       load(res.task);
     }).catch(function (e) { setStatus("save-status", e.message, false); });
   });
@@ -303,14 +309,33 @@
       .then(function (res) { load(res.task); })
       .catch(function (e) { setStatus("save-status", e.message, false); });
   });
+  // "Save as" follows the task's name until the path is edited by hand or a file is loaded.
+  var savePath = document.getElementById("save-path");
+  var pathTouched = !!savePath.value;
+  function followName() {
+    if (pathTouched) { return; }
+    var name = document.getElementById("t-name").value.trim().replace(/[^\w.-]+/g, "_").replace(/^[._]+|[._]+$/g, "");
+    savePath.value = "tasks/" + (name || "my_task") + ".yaml";
+  }
+  savePath.addEventListener("input", function () { pathTouched = true; });
+  document.getElementById("t-name").addEventListener("input", followName);
+
+  function save(task, overwrite) {
+    return api("/api/tasks/save", { path: savePath.value, task: task, overwrite: overwrite }).then(function (res) {
+      if (res.exists) {
+        if (window.confirm(res.path + " exists already. Replace it?")) { return save(task, true); }
+        setStatus("save-status", "not saved: " + res.path + " exists", false);
+        return;
+      }
+      if (res.ok) { setStatus("save-status", "saved " + res.path, true); pathTouched = true; }
+      else { showErrors(res.errors); setStatus("save-status", "not saved: fix the errors", false); }
+    });
+  }
   document.getElementById("save-btn").addEventListener("click", function () {
     var local = [];
     var task = collect(local);
     if (local.length) { showErrors(local); setStatus("save-status", "not saved: fix the errors", false); return; }
-    api("/api/tasks/save", { path: document.getElementById("save-path").value, task: task }).then(function (res) {
-      if (res.ok) { setStatus("save-status", "saved " + res.path, true); }
-      else { showErrors(res.errors); setStatus("save-status", "not saved: fix the errors", false); }
-    }).catch(function (e) { setStatus("save-status", e.message, false); });
+    save(task, false).catch(function (e) { setStatus("save-status", e.message, false); });
   });
 
   function setStatus(id, text, good) {
@@ -320,4 +345,5 @@
   }
 
   load(JSON.parse(document.getElementById("initial-task").textContent));
+  followName();
 })();

@@ -44,3 +44,63 @@ function fmtSeconds(s) {
   if (m) { return m + " min " + (s % 60) + " s"; }
   return s + " s";
 }
+
+// Upload files through /api/upload; when a file of that name exists, ask before replacing
+// it. Resolves with the server's answer ({next, paths}); rejects with a one-line Error.
+function uploadFiles(files, fields) {
+  function send(extra) {
+    var form = new FormData();
+    Array.prototype.forEach.call(files, function (f) { form.append("file", f); });
+    Object.keys(extra).forEach(function (k) { form.append(k, extra[k]); });
+    return fetch("/api/upload", { method: "POST", body: form, headers: { Accept: "application/json" } })
+      .then(function (r) {
+        return r.text().then(function (t) {
+          var data;
+          try { data = t ? JSON.parse(t) : {}; } catch (e) { data = { detail: t }; }
+          data._status = r.status;
+          return data;
+        });
+      });
+  }
+  fields = fields || {};
+  return send(fields).then(function (data) {
+    if (data._status === 409 && data.exists) {
+      if (!window.confirm(data.exists.join(", ") + " exists already. Replace it?")) {
+        throw new Error("not uploaded: " + data.exists.join(", ") + " exists already");
+      }
+      return send(Object.assign({}, fields, { overwrite: "1" }));
+    }
+    return data;
+  }).then(function (data) {
+    if (data._status >= 400) {
+      throw new Error(typeof data.detail === "string" ? data.detail : "upload failed (" + data._status + ")");
+    }
+    return data;
+  });
+}
+
+function setStatusText(id, text, good) {
+  var s = document.getElementById(id);
+  if (!s) { return; }
+  s.textContent = text;
+  s.className = "status " + (good ? "good" : "bad");
+}
+
+// Forms marked .upload-form upload their file input through uploadFiles.
+document.querySelectorAll("form.upload-form").forEach(function (form) {
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var input = form.querySelector("input[type=file]");
+    var status = form.querySelector(".status");
+    var fields = {};
+    form.querySelectorAll("input[type=text][name], input[type=hidden][name]").forEach(function (i) { fields[i.name] = i.value; });
+    if (form.dataset.labelsFor) { fields.labels_for = form.dataset.labelsFor; }
+    if (!input.files.length) { return; }
+    if (status) { status.textContent = "uploading…"; status.className = "status"; }
+    uploadFiles(input.files, fields).then(function (res) {
+      window.location.href = res.next;
+    }).catch(function (e) {
+      if (status) { status.textContent = e.message; status.className = "status bad"; }
+    });
+  });
+});
