@@ -224,8 +224,8 @@ def test_evaluate_scores_each_field(run_and_labels):
     assert ev.id_column == "id"
     m = ev.matching
     assert (m.labels, m.records, m.matched, m.records_without_label) == (5, 6, 5, 1)
-    assert list(ev.fields) == ["nodule", "side", "size_mm", "location"]
-    assert any("sites" in note for note in ev.notes)
+    assert list(ev.fields) == ["nodule", "side", "size_mm", "location", "sites"]
+    assert (ev.fields["sites"].n, ev.fields["sites"].unlabelled) == (0, 5)  # blank column
 
     nodule = ev.fields["nodule"]
     assert (nodule.n, nodule.ok, nodule.coverage) == (5, 4, 0.8)
@@ -332,7 +332,8 @@ def test_bad_labels_name_file_id_and_field(run_and_labels, tmp_path):
         evaluate_run(run, other)
     with pytest.raises(DataError, match="no field 'colour'"):
         evaluate_run(run, labels, fields=["colour"])
-    with pytest.raises(DataError, match="type list cannot be evaluated"):
+    labels.write_text(LABELS.replace("c0,true,left,10,RUL,", 'c0,true,left,10,RUL,"[a"'))
+    with pytest.raises(DataError, match=r"id 'c0' .*field 'sites': '\[a' is not a JSON value"):
         evaluate_run(run, labels, fields=["sites"])
     nolabels = tmp_path / "n.csv"
     nolabels.write_text("id,foo\nc0,1\n", encoding="utf-8")
