@@ -21,7 +21,7 @@ def _f1s(r: FieldReport) -> str:
     if r.items:
         return _f(r.items.f1)
     if r.spans_text and r.spans_offsets:
-        return f"{_f(r.spans_text.f1)}, {_f(r.spans_offsets.f1)}"
+        return f"{_f(r.spans_text.f1)} / {_f(r.spans_offsets.f1)}"
     return "–"
 
 
@@ -41,7 +41,7 @@ def print_evaluation(evaluation: Evaluation, console: Console | None = None) -> 
     table = Table(title="Evaluation per field", box=box.SIMPLE_HEAD)
     columns = ["field", "type", "n", "coverage", "accuracy", "macro F1", "MAE", "±5%"]
     with_f1 = any(r.items or r.spans_text for r in evaluation.fields.values())
-    for col in columns + (["item F1 / span F1 text, offsets"] if with_f1 else []):
+    for col in columns + (["F1"] if with_f1 else []):
         table.add_column(col, justify="left" if col in ("field", "type") else "right")
     for name, r in evaluation.fields.items():
         cells = [
@@ -58,6 +58,8 @@ def print_evaluation(evaluation: Evaluation, console: Console | None = None) -> 
             cells.append(_f1s(r))
         table.add_row(*cells)
     console.print(table)
+    if with_f1:
+        console.print("F1: list items (as a multiset); spans by exact text / by offsets")
     calibrated = {n: r.calibration for n, r in evaluation.fields.items() if r.calibration}
     print_calibration(calibrated, console, what="field")
     for note in evaluation.notes:
