@@ -16,8 +16,9 @@ def _rate(value: float | None) -> str:
 
 
 def _kinds(result: HeldoutResult) -> list[str]:
+    """Kind columns present; spans are the "span F1 offsets" column (the spans score)."""
     present = {k for s in result.systems for t in s.tasks.values() for k in t.kinds}
-    return [k for k in KINDS if k in present]
+    return [k for k in KINDS if k in present and k != "spans"]
 
 
 def _spans(result: HeldoutResult) -> bool:
