@@ -478,8 +478,8 @@ LETTER = Task.model_validate(
 LETTER_TEXT = "metoprolol en furosemide; later weer metoprolol"
 
 
-def _span(text, start):
-    return {"text": text, "label": "MED", "start": start, "end": start + len(text)}
+def _span(text, start, **extra):
+    return {"text": text, "label": "MED", "start": start, "end": start + len(text), **extra}
 
 
 def test_evaluate_scores_list_object_and_spans_fields(tmp_path):
@@ -488,8 +488,10 @@ def test_evaluate_scores_list_object_and_spans_fields(tmp_path):
     rundir.write_manifest({"task": {"definition": LETTER.model_dump(mode="json")}})
     outputs = [
         {"allergies": ["Latex", "jodium"], "patient": {"age": 70},
-         "drugs": [_span("metoprolol", 0), {**_span("Furosemide", 14), "alignment": "fuzzy"}]},
-        {"allergies": [], "patient": {"age": 60}, "drugs": [_span("metoprolol", 0)]},
+         "drugs": [_span("metoprolol", 0, alignment="exact"),
+                   _span("Furosemide", 14, alignment="fuzzy")]},
+        {"allergies": [], "patient": {"age": 60},
+         "drugs": [_span("metoprolol", 0, alignment="exact")]},
     ]  # fmt: skip
     for i, output in enumerate(outputs):
         rundir.append(Record(id=f"c{i}", row=i, status="ok", key=f"c{i}", output=output))
@@ -524,6 +526,10 @@ def test_evaluate_scores_list_object_and_spans_fields(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "F1: list items (as a multiset); spans by exact text / by offsets" in proc.stdout
     assert re.search(r"0\.333\s*/\s*0\.667", proc.stdout)  # drugs: exact text / offsets
+    from extractinator.reports.html import render_report
+
+    html = render_report(tmp_path / "run", labels)
+    assert "<td>0.333 / 0.667</td>" in html and "<td>0.800</td>" in html  # spans, list F1
 
 
 @pytest.mark.parametrize(
