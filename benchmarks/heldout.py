@@ -46,16 +46,6 @@ def expand_tasks(argv: list[str]) -> list[str]:
     return out
 
 
-def describe(kw: dict[str, Any]) -> str:
-    """Our side's engine and settings, for the table's heading."""
-    model = kw["model"] or "the embedded default model"
-    parts = [f"{kw['engine_kind']} {model}", f"temperature {kw['temperature']}"]
-    parts += [f"max_tokens {kw['max_tokens']}", f"max_reasks {kw['max_reasks']}"]
-    if kw.get("samples", 1) > 1:
-        parts.append(f"samples {kw['samples']}")
-    return "; ".join(parts)
-
-
 class _OneLineErrors(click.Command):
     """Errors the user can act on as one line (exit 2), like the extractinator CLI."""
 
@@ -101,7 +91,7 @@ def main(
     config = build_config(**kw)
     if not score_only:
         run_heldout(tasks, split, out, config, echo=click.echo)
-    ours = score_run_dirs(tasks, split, out, limit=config.limit, detail=describe(kw))
+    ours = score_run_dirs(tasks, split, out, limit=config.limit)  # detail: from the manifests
     systems = [ours]
     if peer is not None:
         sys.path.insert(0, str(Path(__file__).resolve().parent))

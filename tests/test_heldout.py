@@ -319,3 +319,5 @@ def test_heldout_script_with_the_real_model(tmp_path):
     # the first case states a nodule in the right lower lobe plainly
     assert thorax["fields"]["nodule_present"]["hits"] >= 1
     assert "fixture_thorax" in proc.stdout and "overall" in proc.stdout
+    detail = data["systems"][0]["detail"]  # from the run directory's manifest
+    assert "llamacpp qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in detail and "max_reasks 2" in detail

@@ -237,6 +237,21 @@ def run_dir_timing(run_dir: Path) -> tuple[int, float | None]:
     return cases, (seconds if cases and seconds > 0 else None)
 
 
+def run_dir_detail(run_dir: Path) -> str | None:
+    """The model and generation settings a run directory's manifest records."""
+    manifest = RunDir(run_dir).read_manifest() or {}
+    engine = manifest.get("engine") or {}
+    model = engine.get("model_path") or engine.get("model")
+    if not model:
+        return None
+    gen = (manifest.get("config") or {}).get("generation") or {}
+    parts = [f"{engine.get('engine', '?')} {Path(str(model)).name}"]
+    parts += [f"{k} {gen[k]}" for k in ("temperature", "max_tokens", "max_reasks") if k in gen]
+    if gen.get("samples", 1) != 1:
+        parts.append(f"samples {gen['samples']}")
+    return "; ".join(parts)
+
+
 def run_dir_records(run_dir: Path) -> dict[str, Record]:
     rundir = RunDir(run_dir)
     if not rundir.records_path.exists():
@@ -253,9 +268,12 @@ def score_run_dirs(
     system: str = "extractinator",
     detail: str | None = None,
 ) -> SystemResult:
-    """Score ``<out>/<task>/`` run directories (as :func:`.heldout.run_heldout` writes)."""
+    """Score ``<out>/<task>/`` run directories (as :func:`.heldout.run_heldout` writes);
+    ``detail`` defaults to the model and settings in their manifests."""
     out = Path(out)
     results = {}
+    details = {d for ht in tasks if (d := run_dir_detail(out / ht.name))}
+    detail = detail or " | ".join(sorted(details)) or None
     for ht in tasks:
         ids = [c.id for c in ht.split_cases(split, limit)]
         timed, seconds = run_dir_timing(out / ht.name)
