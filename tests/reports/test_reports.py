@@ -224,8 +224,8 @@ def test_evaluate_scores_each_field(run_and_labels):
     assert ev.id_column == "id"
     m = ev.matching
     assert (m.labels, m.records, m.matched, m.records_without_label) == (5, 6, 5, 1)
-    assert list(ev.fields) == ["nodule", "side", "size_mm", "location"]
-    assert any("sites" in note for note in ev.notes)
+    assert list(ev.fields) == ["nodule", "side", "size_mm", "location", "sites"]
+    assert (ev.fields["sites"].n, ev.fields["sites"].unlabelled) == (0, 5)  # blank column
 
     nodule = ev.fields["nodule"]
     assert (nodule.n, nodule.ok, nodule.coverage) == (5, 4, 0.8)
@@ -332,7 +332,8 @@ def test_bad_labels_name_file_id_and_field(run_and_labels, tmp_path):
         evaluate_run(run, other)
     with pytest.raises(DataError, match="no field 'colour'"):
         evaluate_run(run, labels, fields=["colour"])
-    with pytest.raises(DataError, match="type list cannot be evaluated"):
+    labels.write_text(LABELS.replace("c0,true,left,10,RUL,", 'c0,true,left,10,RUL,"[a"'))
+    with pytest.raises(DataError, match=r"id 'c0' .*field 'sites': '\[a' is not a JSON value"):
         evaluate_run(run, labels, fields=["sites"])
     nolabels = tmp_path / "n.csv"
     nolabels.write_text("id,foo\nc0,1\n", encoding="utf-8")
@@ -457,3 +458,96 @@ def test_labels_in_other_formats(run_and_labels, suffix):
     ev = evaluate_run(run, other)
     assert ev.fields["nodule"].calibration.ece == pytest.approx(0.3375)
     assert ev.fields["size_mm"].mae == pytest.approx(2 / 3)
+
+
+# ------------------------------------------------------------------------------------------
+# List, object and spans fields (labels as JSON values).
+
+LETTER = Task.model_validate(
+    {
+        "name": "letters",
+        "description": "d",
+        "id": "id",
+        "fields": {
+            "allergies": {"type": "list", "items": {"type": "string"}},
+            "patient": {"type": "object", "fields": {"age": {"type": "integer"}}},
+            "drugs": {"type": "spans", "labels": ["MED"]},
+        },
+    }
+)
+LETTER_TEXT = "metoprolol en furosemide; later weer metoprolol"
+
+
+def _span(text, start, **extra):
+    return {"text": text, "label": "MED", "start": start, "end": start + len(text), **extra}
+
+
+def test_evaluate_scores_list_object_and_spans_fields(tmp_path):
+    rundir = RunDir(tmp_path / "run")
+    rundir.prepare({}, overwrite=True)
+    rundir.write_manifest({"task": {"definition": LETTER.model_dump(mode="json")}})
+    outputs = [
+        {"allergies": ["Latex", "jodium"], "patient": {"age": 70},
+         "drugs": [_span("metoprolol", 0, alignment="exact"),
+                   _span("Furosemide", 14, alignment="fuzzy")]},
+        {"allergies": [], "patient": {"age": 60},
+         "drugs": [_span("metoprolol", 0, alignment="exact")]},
+    ]  # fmt: skip
+    for i, output in enumerate(outputs):
+        rundir.append(Record(id=f"c{i}", row=i, status="ok", key=f"c{i}", output=output))
+    rundir.close()
+    gold = [_span("metoprolol", 0), _span("furosemide", 14), _span("metoprolol", 37)]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        json.dumps({"id": "c0", "allergies": ["jodium", "latex"], "patient": {"age": 70},
+                    "drugs": gold}) + "\n"
+        + json.dumps({"id": "c1", "allergies": ["pleisters"], "patient": {"age": 51},
+                      "drugs": []}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    ev = evaluate_run(tmp_path / "run", labels)
+    allergies, patient, drugs = (ev.fields[n] for n in ("allergies", "patient", "drugs"))
+    assert allergies.accuracy == 0.5  # order and case do not matter; c1 missed its item
+    assert (allergies.items.tp, allergies.items.fp, allergies.items.fn) == (2, 0, 1)
+    assert patient.accuracy == 0.5  # every sub-field must match: 60 is not within 5% of 51
+    # exact text: "Furosemide" is not "furosemide", the second metoprolol is missing, and
+    # c1's metoprolol is a false positive; by offsets the fuzzy-grounded span is right
+    assert (drugs.spans_text.tp, drugs.spans_text.fp, drugs.spans_text.fn) == (1, 2, 2)
+    assert (drugs.spans_offsets.tp, drugs.spans_offsets.fp, drugs.spans_offsets.fn) == (2, 1, 1)
+    assert drugs.spans_offsets.f1 == pytest.approx(2 / 3)
+
+    csv_labels = tmp_path / "labels.csv"
+    csv_labels.write_text(
+        'id,allergies,drugs\nc0,"[""latex"", ""jodium""]","[]"\nc1,[],[]\n', encoding="utf-8"
+    )
+    ev = evaluate_run(tmp_path / "run", csv_labels)
+    assert ev.fields["allergies"].accuracy == 1.0 and ev.fields["drugs"].spans_text.fp == 3
+    proc = cli("evaluate", tmp_path / "run", labels, "--out", tmp_path / "ev")
+    assert proc.returncode == 0, proc.stderr
+    assert "F1: list items (as a multiset); spans by exact text / by offsets" in proc.stdout
+    assert re.search(r"0\.333\s*/\s*0\.667", proc.stdout)  # drugs: exact text / offsets
+    from extractinator.reports.html import render_report
+
+    html = render_report(tmp_path / "run", labels)
+    assert "<td>0.333 / 0.667</td>" in html and "<td>0.800</td>" in html  # spans, list F1
+
+
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        ('[{""text"": ""x"", ""label"": ""DRUG""}]', "label 'DRUG' is not one of MED"),
+        ('[{""text"": ""x"", ""label"": ""MED"", ""start"": 5, ""end"": 2}]', "start <= end"),
+        ('{""text"": ""x""}', "must be a JSON list"),
+        ("[1", "is not a JSON value"),
+    ],
+)
+def test_bad_spans_labels_name_id_and_field(tmp_path, cell, message):
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f'id,drugs\nc0,"{cell}"\n', encoding="utf-8")
+    spec = LETTER.fields["drugs"]
+    from extractinator.reports.labels import read_labels
+
+    with pytest.raises(
+        DataError, match=rf"id 'c0' \(row 0\): field 'drugs': .*{re.escape(message)}"
+    ):
+        read_labels(labels, {"drugs": spec}, id_column="id")

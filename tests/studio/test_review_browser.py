@@ -72,6 +72,7 @@ def test_review_ten_cases_by_keyboard_reload_and_export(browser, tmp_path, shots
     try:
         d.get(f"{base}/review?run=runs/radiology")
         wait(d, EC.presence_of_element_located((By.CSS_SELECTOR, "#review-form .review-field")))
+        wait(d, lambda d: case_id(d) not in ("", "…"))  # the page fills it in after loading
         first = case_id(d)
         assert first == "ct004"  # the failed case comes first
         assert "no valid answer" in d.find_element(By.ID, "review-reasons").text

@@ -4,7 +4,8 @@ with a bootstrap confidence interval over cases.
 Only the cases both cells predicted are compared. Each bootstrap resample draws the cases
 with replacement, the same draw for both cells (paired), and scores both with the task's
 metric: the official DRAGON metric (computed on the resample, as dragon-eval would), or for
-task benchmarks each field's accuracy / share within 5%. The overall difference resamples
+task benchmarks each field's accuracy / share within 5% / span F1 by offsets (hits decided
+by reports/matching.py, like ``extractinator evaluate``). The overall difference resamples
 every task at once and averages the task differences. The interval is the percentile
 interval of the resampled differences; one that excludes 0 says the difference is unlikely
 to be noise at that level. Resamples a metric cannot score (e.g. AUC with one class drawn)
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +110,8 @@ def _dragon_pairs(dir_a: Path, dir_b: Path, ground_truth: Path) -> list[_Paired]
 
 
 def _task_pairs(dir_a: Path, dir_b: Path, labels: Path, id_column: str | None) -> list[_Paired]:
-    from ..reports.calibration import within_relative
-    from ..reports.evaluate import load_run, option_key
+    from ..reports import matching as m
+    from ..reports.evaluate import load_run
     from ..reports.labels import SUPPORTED_TYPES, UNLABELLED, read_labels
 
     task, recs_a = load_run(dir_a)
@@ -118,44 +120,87 @@ def _task_pairs(dir_a: Path, dir_b: Path, labels: Path, id_column: str | None) -
     truth = read_labels(labels, specs, id_column=id_column or task.id)
     ids = [i for i in truth if i in recs_a and i in recs_b]
 
-    def hit(spec: Any, t: Any, p: Any) -> bool:
-        if spec.type in ("integer", "number"):
-            if t is None or p is None:
-                return t is None and p is None
-            return isinstance(p, (int, float)) and within_relative(float(t), float(p))
-        if spec.type == "string":
-            t, p = (None if v is None else " ".join(str(v).split()).casefold() for v in (t, p))
-            return bool(t == p)
-        return bool(option_key(t) == option_key(p))
-
     pairs = []
     for name, spec in specs.items():
         rows = [i for i in ids if truth[i][name] is not UNLABELLED]
         if not rows:
             continue
-        arrays = []
+        scorers = []
         for recs in (recs_a, recs_b):
             covered = np.array([bool(recs[i].ok and name in (recs[i].output or {})) for i in rows])
-            hits = np.array(
-                [
-                    bool(c and hit(spec, truth[i][name], recs[i].output[name]))  # type: ignore[index]
-                    for c, i in zip(covered, rows, strict=True)
-                ]
-            )
-            arrays.append((covered, hits))
-
-        def scorer(covered: np.ndarray, hits: np.ndarray) -> Scorer:
-            def score(idx: np.ndarray) -> float:
-                n = covered[idx].sum()
-                if n == 0:
-                    raise DataError("no covered case in the resample")
-                return float(hits[idx].sum() / n)
-
-            return score
-
-        metric = "within 5%" if spec.type in ("integer", "number") else "accuracy"
-        pairs.append(_Paired(name, metric, len(rows), scorer(*arrays[0]), scorer(*arrays[1])))
+            got = [
+                (truth[i][name], recs[i].output[name] if c else None)  # type: ignore[index]
+                for c, i in zip(covered, rows, strict=True)
+            ]
+            if spec.type == "spans":  # micro F1 by offsets over the resampled cases
+                counts = np.array(
+                    [astuple(m.span_counts_offsets(t, p)) for t, p in got], dtype=float
+                ).reshape(-1, 3)
+                scorers.append(_f1_scorer(covered, counts))
+            else:
+                hits = np.array(
+                    [
+                        bool(c and m.values_match(spec, t, p))
+                        for c, (t, p) in zip(covered, got, strict=True)
+                    ]
+                )
+                scorers.append(_share_scorer(covered, hits))
+        metric = {"integer": "within 5%", "number": "within 5%", "spans": "span F1 (offsets)"}
+        pairs.append(_Paired(name, metric.get(spec.type, "accuracy"), len(rows), *scorers))
     return pairs
+
+
+def _heldout_pairs(dir_a: Path, dir_b: Path, bench: dict[str, Any]) -> list[_Paired]:
+    """One pair per held-out task: the task's mean over its fields on the resampled cases
+    (scored as benchmarks/heldout.py scores them)."""
+    from .heldout import load_tasks
+    from .heldout_scoring import field_score, run_dir_records, task_outcomes
+    from .sweep import HeldoutBenchmark
+
+    b = HeldoutBenchmark.model_validate(bench)
+    pairs = []
+    for ht in load_tasks(b.heldout, b.tasks):
+        recs_a, recs_b = run_dir_records(dir_a / ht.name), run_dir_records(dir_b / ht.name)
+        ids = [c.id for c in ht.split_cases(b.split, b.limit) if c.id in recs_a and c.id in recs_b]
+        if not ids:
+            continue
+        scorers = []
+        for recs in (recs_a, recs_b):
+            outcomes = task_outcomes(ht, ids, recs)
+
+            def score(
+                idx: np.ndarray, outcomes: dict[str, Any] = outcomes, specs: Any = ht.task.fields
+            ) -> float:
+                got = [
+                    field_score(specs[name], [row[i] for i in idx])
+                    for name, row in outcomes.items()
+                ]
+                return float(np.mean([g for g in got if g is not None]))
+
+            scorers.append(score)
+        pairs.append(_Paired(ht.name, "mean over fields", len(ids), *scorers))
+    return pairs
+
+
+def _share_scorer(covered: np.ndarray, hits: np.ndarray) -> Scorer:
+    def score(idx: np.ndarray) -> float:
+        n = covered[idx].sum()
+        if n == 0:
+            raise DataError("no covered case in the resample")
+        return float(hits[idx].sum() / n)
+
+    return score
+
+
+def _f1_scorer(covered: np.ndarray, counts: np.ndarray) -> Scorer:
+    def score(idx: np.ndarray) -> float:
+        chosen = idx[covered[idx]]
+        if len(chosen) == 0:
+            raise DataError("no covered case in the resample")
+        tp, fp, fn = counts[chosen].sum(axis=0)
+        return float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn else 1.0
+
+    return score
 
 
 def _interval(diffs: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
@@ -196,6 +241,8 @@ def compare_cells(
                 bench_a.get("ground_truth") or Path(bench_a["dragon"]).parent / "test-ground-truth"
             )
             pairs = _dragon_pairs(dir_a, dir_b, gt)
+        elif "heldout" in bench_a:
+            pairs = _heldout_pairs(dir_a, dir_b, bench_a)
         else:
             pairs = _task_pairs(dir_a, dir_b, Path(bench_a["labels"]), bench_a.get("id"))
     except ExtractinatorError:

@@ -26,6 +26,7 @@ from .scoring import CELL_JSON, SCORES_JSON, CellScores, read_cell, score_cell
 from .sweep import (
     CellSettings,
     DragonBenchmark,
+    HeldoutBenchmark,
     SweepFile,
     engine_config,
     load_sweep,
@@ -103,6 +104,11 @@ def run_cell(
             engine=engine,
             instructions=instructions,
         )
+    elif isinstance(bench, HeldoutBenchmark):
+        from .heldout import load_tasks, run_heldout
+
+        tasks = load_tasks(bench.heldout, bench.tasks)
+        run_heldout(tasks, bench.split, cell_dir, config, engine=engine, instructions=instructions)
     else:
         task = load_task(bench.task)
         if instructions:

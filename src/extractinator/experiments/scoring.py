@@ -4,8 +4,10 @@ cost of getting them (cases, failures, model time, tokens, model identity).
 DRAGON cells are scored exactly as ``extractinator dragon evaluate --partial`` scores them
 (the official metrics on the cases run; the overall score is the DRAGON utility, the mean
 of the task means). Task cells are scored per labelled field with ``extractinator
-evaluate``: accuracy (boolean, enum, string) or the share within 5% (numbers); the overall
-score is the mean over fields.
+evaluate``: accuracy (boolean, enum, string, list, object), the share within 5% (numbers) or
+span F1 by offsets (spans); the overall score is the mean over fields. Held-out cells are
+scored as benchmarks/heldout.py scores them (experiments/heldout_scoring.py): the mean of
+the task means, and means per field kind.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ..errors import ExtractinatorError, RunDirError
 from ..sink import RunDir
-from .sweep import DragonBenchmark, TaskBenchmark
+from .sweep import DragonBenchmark, HeldoutBenchmark, TaskBenchmark
 
 CELL_JSON = "cell.json"
 SCORES_JSON = "scores.json"
@@ -37,7 +39,7 @@ class TaskScore(BaseModel):
 class CellScores(BaseModel):
     """What the leaderboard shows of one cell (``scores.json``)."""
 
-    benchmark: Literal["dragon", "task"]
+    benchmark: Literal["dragon", "task", "heldout"]
     metric: str  # what `overall` is
     overall: float | None = None
     types: dict[str, float] = Field(default_factory=dict)  # task type -> mean task score
@@ -145,7 +147,9 @@ def score_task_cell(cell_dir: Path, bench: TaskBenchmark) -> CellScores:
     """Scores of a task cell: each labelled field, then their mean."""
     from ..reports.evaluate import evaluate_run
 
-    scores = CellScores(benchmark="task", metric="mean field score (accuracy / within 5%)")
+    scores = CellScores(
+        benchmark="task", metric="mean field score (accuracy / within 5% / span F1)"
+    )
     _tally(scores, cell_dir, main=True)
     if scores.cases == 0:
         scores.notes.append("no records yet")
@@ -154,16 +158,42 @@ def score_task_cell(cell_dir: Path, bench: TaskBenchmark) -> CellScores:
     evaluation = evaluate_run(cell_dir, bench.labels, id_column=bench.id, partial=True)
     for name, field in evaluation.fields.items():
         numeric = field.type in ("integer", "number")
-        scores.tasks[name] = TaskScore(
-            type="regression" if numeric else "classification",
-            metric="within 5%" if numeric else "accuracy",
-            score=field.within_5pct if numeric else field.accuracy,
-            cases=field.n,
-        )
+        if field.type == "spans":
+            task_type, metric = "ner", "span F1 (offsets)"
+            score = field.spans_offsets.f1 if field.spans_offsets else None
+        else:
+            task_type = "regression" if numeric else "classification"
+            metric = "within 5%" if numeric else "accuracy"
+            score = field.within_5pct if numeric else field.accuracy
+        scores.tasks[name] = TaskScore(type=task_type, metric=metric, score=score, cases=field.n)
     scores.notes.extend(evaluation.notes)
     done = [t.score for t in scores.tasks.values() if t.score is not None]
     scores.overall = sum(done) / len(done) if done else None
     scores.types = type_means(scores.tasks)
+    return scores
+
+
+def score_heldout_cell(cell_dir: Path, bench: HeldoutBenchmark) -> CellScores:
+    """Scores of a held-out cell (``benchmarks/heldout.py``'s scoring): each task's mean
+    over its fields, the overall mean of task means, and per field kind the mean over all
+    fields of that kind (in ``types``)."""
+    from .heldout import load_tasks
+    from .heldout_scoring import score_run_dirs
+
+    scores = CellScores(benchmark="heldout", metric="held-out mean (mean of task means)")
+    tasks = load_tasks(bench.heldout, bench.tasks)
+    for ht in tasks:
+        _tally(scores, cell_dir / ht.name, main=True)
+    if scores.cases == 0:
+        scores.notes.append("no records yet")
+        return scores
+    result = score_run_dirs(tasks, bench.split, cell_dir, limit=bench.limit)
+    for name, task in result.tasks.items():
+        scores.tasks[name] = TaskScore(
+            type="heldout", metric="mean over fields", score=task.mean, cases=task.cases
+        )
+    scores.overall = result.overall
+    scores.types = dict(result.kinds)
     return scores
 
 
@@ -188,6 +218,8 @@ def score_cell(cell_dir: Path) -> CellScores:
         if "dragon" in bench_raw:
             bench = DragonBenchmark.model_validate(bench_raw)
             return score_dragon_cell(cell_dir, bench, settings.translate)
+        if "heldout" in bench_raw:
+            return score_heldout_cell(cell_dir, HeldoutBenchmark.model_validate(bench_raw))
         return score_task_cell(cell_dir, TaskBenchmark.model_validate(bench_raw))
     except ExtractinatorError:
         raise

@@ -8,6 +8,7 @@ A sweep file::
       tasks: [105, 107]            # default: all; folds: [0] (default: all found)
       limit: 3                     # test cases per task (default: all)
     # or: benchmark: {task: task.yaml, data: reports.csv, labels: labels.csv, limit: 50}
+    # or: benchmark: {heldout: ../benchmarks/heldout, tasks: [a, b], split: dev, limit: 5}
     models:
       - default                                     # the embedded default model
       - qwen2.5-coder-0.5b                          # a known model (model_store.KNOWN_MODELS)
@@ -95,6 +96,20 @@ class TaskBenchmark(BaseModel):
     @property
     def kind(self) -> Literal["task"]:
         return "task"
+
+
+class HeldoutBenchmark(BaseModel):
+    """Held-out task folders (benchmarks/heldout.py's format), one split of their cases."""
+
+    model_config = _Strict
+    heldout: Path  # the root folder of task folders
+    tasks: list[str] | None = None  # default: every task folder
+    split: Literal["dev", "test", "all"] = "dev"
+    limit: int | None = Field(default=None, ge=1)  # first N cases of the split per task
+
+    @property
+    def kind(self) -> Literal["heldout"]:
+        return "heldout"
 
 
 class ModelEntry(BaseModel):
@@ -198,16 +213,20 @@ class Settings(BaseModel):
 
 def _benchmark_kind(v: Any) -> str | None:
     if isinstance(v, dict):
-        return "dragon" if "dragon" in v else "task" if "task" in v else None
+        return next((k for k in ("dragon", "task", "heldout") if k in v), None)
     return getattr(v, "kind", None)
 
 
 Benchmark = Annotated[
-    Annotated[DragonBenchmark, Tag("dragon")] | Annotated[TaskBenchmark, Tag("task")],
+    Annotated[DragonBenchmark, Tag("dragon")]
+    | Annotated[TaskBenchmark, Tag("task")]
+    | Annotated[HeldoutBenchmark, Tag("heldout")],
     Discriminator(
         _benchmark_kind,
         custom_error_type="benchmark_kind",
-        custom_error_message="give `dragon: INPUT_DIR` or `task: TASK_FILE` (with `data`)",
+        custom_error_message=(
+            "give `dragon: INPUT_DIR`, `task: TASK_FILE` (with `data`) or `heldout: ROOT`"
+        ),
     ),
 ]
 
@@ -228,7 +247,7 @@ class SweepFile(BaseModel):
         unknown = [p for p in self.grid.prompt if p != "default" and p not in self.prompts]
         if unknown:
             raise ValueError(f"grid.prompt: {unknown[0]!r} is not defined under `prompts`")
-        if self.benchmark.kind == "task":
+        if self.benchmark.kind != "dragon":
             if any(self.grid.few_shot):
                 raise ValueError("grid.few_shot: few-shot K needs a DRAGON benchmark")
             if any(self.grid.translate):
@@ -296,7 +315,7 @@ def format_error(err: ValidationError, where: str) -> str:
     problems = []
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
-        if len(loc) > 2 and loc[0] == "benchmark" and loc[1] in ("dragon", "task"):
+        if len(loc) > 2 and loc[0] == "benchmark" and loc[1] in ("dragon", "task", "heldout"):
             del loc[1]  # the union's tag
         loc = [p for p in loc if not p.startswith("function-")]
         msg = e["msg"].removeprefix("Value error, ")
@@ -340,6 +359,9 @@ def load_sweep(path: str | Path) -> SweepFile:
         b.dragon = _resolve(base, b.dragon)  # type: ignore[assignment]
         b.ground_truth = _resolve(base, b.ground_truth) or b.dragon.parent / "test-ground-truth"
         checks = {"benchmark.dragon": b.dragon, "benchmark.ground_truth": b.ground_truth}
+    elif isinstance(b, HeldoutBenchmark):
+        b.heldout = _resolve(base, b.heldout)  # type: ignore[assignment]
+        checks = {"benchmark.heldout": b.heldout}
     else:
         b.task = _resolve(base, b.task)  # type: ignore[assignment]
         b.data = _resolve(base, b.data)  # type: ignore[assignment]
@@ -348,6 +370,14 @@ def load_sweep(path: str | Path) -> SweepFile:
     for key, p in checks.items():
         if not p.exists():
             raise ConfigError(f"{path}: `{key}`: {p} not found")
+    if isinstance(b, HeldoutBenchmark):
+        from ..errors import DataError
+        from .heldout import find_tasks
+
+        try:
+            find_tasks(b.heldout, b.tasks)
+        except DataError as e:
+            raise ConfigError(f"{path}: `benchmark.heldout`: {e}") from None
     for i, m in enumerate(sweep.models):
         if m.gguf and m.gguf.endswith(".gguf"):
             gguf = _resolve(base, Path(m.gguf))

@@ -6,7 +6,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .evaluate import CalibrationReport, Evaluation
+from .evaluate import CalibrationReport, Evaluation, FieldReport
 
 
 def _f(value: float | None, digits: int = 3) -> str:
@@ -15,6 +15,14 @@ def _f(value: float | None, digits: int = 3) -> str:
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _f1s(r: FieldReport) -> str:
+    if r.items:
+        return _f(r.items.f1)
+    if r.spans_text and r.spans_offsets:
+        return f"{_f(r.spans_text.f1)} / {_f(r.spans_offsets.f1)}"
+    return "–"
 
 
 def print_evaluation(evaluation: Evaluation, console: Console | None = None) -> None:
@@ -31,10 +39,12 @@ def print_evaluation(evaluation: Evaluation, console: Console | None = None) -> 
         more = " …" if m.labels_without_record > len(m.labels_without_record_ids) else ""
         console.print(f"{evaluation.labels}: ids without a record: {shown}{more}", markup=False)
     table = Table(title="Evaluation per field", box=box.SIMPLE_HEAD)
-    for col in ("field", "type", "n", "coverage", "accuracy", "macro F1", "MAE", "±5%"):
+    columns = ["field", "type", "n", "coverage", "accuracy", "macro F1", "MAE", "±5%"]
+    with_f1 = any(r.items or r.spans_text for r in evaluation.fields.values())
+    for col in columns + (["F1"] if with_f1 else []):
         table.add_column(col, justify="left" if col in ("field", "type") else "right")
     for name, r in evaluation.fields.items():
-        table.add_row(
+        cells = [
             name,
             r.type,
             str(r.n),
@@ -43,8 +53,13 @@ def print_evaluation(evaluation: Evaluation, console: Console | None = None) -> 
             _f(r.macro_f1),
             _f(r.mae),
             _pct(r.within_5pct),
-        )
+        ]
+        if with_f1:
+            cells.append(_f1s(r))
+        table.add_row(*cells)
     console.print(table)
+    if with_f1:
+        console.print("F1: list items (as a multiset); spans by exact text / by offsets")
     calibrated = {n: r.calibration for n, r in evaluation.fields.items() if r.calibration}
     print_calibration(calibrated, console, what="field")
     for note in evaluation.notes:

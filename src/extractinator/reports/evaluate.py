@@ -3,8 +3,11 @@
 Records and labels are matched by id. Labelled ids that have no record in the run are an
 error (``partial=True`` counts them instead, e.g. after a ``--limit`` run); records without a
 label are counted. Each field gets ``n`` (labelled cases), ``coverage`` (share whose record is
-ok) and, on the covered cases, accuracy and macro F1 (boolean, enum, string) or MAE and the
-share within 5% (integer, number); fields with option probabilities also get calibration.
+ok) and, on the covered cases, accuracy and macro F1 (boolean, enum, string), MAE and the
+share within 5% (integer, number), exact-list accuracy and item precision / recall / F1
+(list), accuracy (object: every sub-field right) or span F1 by exact text and by offsets
+(spans); fields with option probabilities also get calibration. What counts as a match is
+decided in :mod:`.matching` (one rule for every scorer).
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from ..records import Record, option_key
 from ..sink import RunDir
 from ..task.spec import FieldSpec, Task
 from . import calibration as cal
+from . import matching as m
 from .labels import SUPPORTED_TYPES, UNLABELLED, read_labels
+
+__all__ = ["Evaluation", "FieldReport", "evaluate_run", "option_key", "score_field"]
 
 EVALUATION_JSON = "evaluation.json"
 CURVE_THRESHOLDS = tuple(i / 100 for i in range(101))  # the coverage PNG's resolution
@@ -41,6 +47,22 @@ class CalibrationReport(BaseModel):
     curve: list[cal.CoveragePoint] = Field(default_factory=list, exclude=True)  # for the PNG
 
 
+class PRF(BaseModel):
+    """Item counts summed over cases (micro) and their precision, recall and F1."""
+
+    tp: int
+    fp: int
+    fn: int
+    precision: float
+    recall: float
+    f1: float
+
+    @classmethod
+    def of(cls, counts: m.Counts) -> PRF:
+        c = counts
+        return cls(tp=c.tp, fp=c.fp, fn=c.fn, precision=c.precision, recall=c.recall, f1=c.f1)
+
+
 class FieldReport(BaseModel):
     type: str
     n: int  # labelled cases matched to a record
@@ -52,6 +74,9 @@ class FieldReport(BaseModel):
     mae: float | None = None
     within_5pct: float | None = None
     n_numeric: int | None = None  # cases where label and prediction are both numbers
+    items: PRF | None = None  # list fields: items matched as a multiset
+    spans_text: PRF | None = None  # spans fields: by exact text + label
+    spans_offsets: PRF | None = None  # spans fields: by exact start/end + label
     calibration: CalibrationReport | None = None
     plots: dict[str, str] = Field(default_factory=dict)
 
@@ -211,8 +236,16 @@ def score_field(
     got = [(truth, rec.output[name]) for truth, rec in covered]  # type: ignore[index]
     if spec.type in ("integer", "number"):
         _score_numbers(report, got)
+    elif spec.type == "spans":
+        report.spans_text = PRF.of(m.total(m.span_counts_text(t, p) for t, p in got))
+        report.spans_offsets = PRF.of(m.total(m.span_counts_offsets(t, p) for t, p in got))
+    elif spec.type in ("list", "object"):
+        hits = [m.values_match(spec, t, p) for t, p in got]
+        report.accuracy = sum(hits) / len(hits) if hits else None
+        if spec.type == "list":
+            report.items = PRF.of(m.total(m.list_counts(spec, t, p) for t, p in got))
     else:
-        norm = _norm_string if spec.type == "string" else option_key
+        norm = m.normalise_string if spec.type == "string" else option_key
         y_true = [norm(t) for t, _ in got]
         y_pred = [norm(p) for _, p in got]
         report.accuracy = cal.accuracy(y_true, y_pred)
@@ -222,21 +255,9 @@ def score_field(
     return report
 
 
-def _norm_string(value: Any) -> str | None:
-    return None if value is None else " ".join(str(value).split()).casefold()
-
-
 def _score_numbers(report: FieldReport, got: list[tuple[Any, Any]]) -> None:
-    numeric = [
-        (float(t), float(p))
-        for t, p in got
-        if t is not None and isinstance(p, (int, float)) and not isinstance(p, bool)
-    ]
-    hits = sum(
-        (t is None and p is None)
-        or (t is not None and p is not None and cal.within_relative(float(t), float(p)))
-        for t, p in got
-    )
+    numeric = [(float(t), float(p)) for t, p in got if t is not None and m.is_number(p)]
+    hits = sum(m.numbers_match(t, p, m.EVALUATE_REL_TOL) for t, p in got)
     report.n_numeric = len(numeric)
     report.mae = cal.mean_absolute_error([t for t, _ in numeric], [p for _, p in numeric])
     report.within_5pct = hits / len(got) if got else None

@@ -1,0 +1,232 @@
+"""The held-out benchmark's data and runs: task folders of user-style tasks with gold labels.
+
+A benchmark root holds one folder per task::
+
+    <root>/<task>/task.yaml      the task file, written plainly as a user would
+    <root>/<task>/cases.jsonl    {"id": ..., "split": "dev" | "test", "text": ...} per case
+    <root>/<task>/labels.jsonl   {"id": ..., "<field>": value, ...} per case, every field
+    <root>/<task>/meta.yaml      kinds: {<field>: boolean|enum|amount|number|integer|string|
+                                 list|spans}, about: what the reports are and their traps
+
+The **dev** split is for looking at errors and choosing defaults; the **test** split is only
+reported, never used to choose anything. Each task runs through the ordinary runner into a
+run directory of its own (``<out>/<task>/``, resumable; running ``--split all`` after
+``--split dev`` only runs the test cases). Scoring is in :mod:`.heldout_scoring`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from ..config import RunConfig
+from ..data import Case, read_rows
+from ..engines import Engine, create_engine
+from ..errors import DataError
+from ..reports.labels import UNLABELLED, read_labels
+from ..runner import RunTotals, run_cases
+from ..task import load_task
+from ..task.spec import FieldSpec, Task
+
+Split = Literal["dev", "test", "all"]
+SPLITS: tuple[str, ...] = ("dev", "test", "all")
+# field kinds in table order; "object" only for object fields (meta.yaml does not name it)
+KINDS: tuple[str, ...] = (
+    "boolean",
+    "enum",
+    "amount",
+    "number",
+    "integer",
+    "string",
+    "list",
+    "spans",
+    "object",
+)
+DEFAULT_ROOT = Path("benchmarks/heldout")
+TASK_FILE, CASES_FILE, LABELS_FILE, META_FILE = (
+    "task.yaml",
+    "cases.jsonl",
+    "labels.jsonl",
+    "meta.yaml",
+)
+
+
+@dataclass
+class HeldoutTask:
+    """One task folder, loaded and checked."""
+
+    name: str
+    folder: Path
+    task: Task
+    cases: list[Case]  # every case, in file order
+    splits: dict[str, str]  # case id -> dev | test
+    labels: dict[str, dict[str, Any]]  # case id -> field -> parsed label
+    kinds: dict[str, str]  # field -> kind
+    about: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def split_cases(self, split: str, limit: int | None = None) -> list[Case]:
+        """The cases of a split (``all``: every case), the first ``limit`` of them."""
+        chosen = [c for c in self.cases if split == "all" or self.splits[c.id] == split]
+        return chosen[:limit] if limit is not None else chosen
+
+
+def field_kind(spec: FieldSpec, given: str | None = None) -> str:
+    """The field's kind: the one meta.yaml gives, else from its type (a number or integer
+    with a unit is an ``amount``)."""
+    if given is not None:
+        return given
+    if spec.type in ("number", "integer") and spec.unit:
+        return "amount"
+    return spec.type
+
+
+def find_tasks(root: str | Path, names: list[str] | None = None) -> list[Path]:
+    """The task folders under ROOT (those with a task.yaml), sorted; ``names`` picks some."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder of held-out tasks")
+    found = {p.parent.name: p.parent for p in sorted(root.glob(f"*/{TASK_FILE}"))}
+    if not found:
+        raise DataError(f"{root}: no task folders (no */{TASK_FILE})")
+    if not names:
+        return list(found.values())
+    unknown = [n for n in names if n not in found]
+    if unknown:
+        raise DataError(f"{root}: no task {unknown[0]!r} (tasks: {', '.join(found)})")
+    return [found[n] for n in dict.fromkeys(names)]
+
+
+def load_heldout_task(folder: str | Path) -> HeldoutTask:
+    """Load one task folder; every problem is a one-line error naming the file and case."""
+    folder = Path(folder)
+    for name in (TASK_FILE, CASES_FILE, LABELS_FILE):
+        if not (folder / name).is_file():
+            raise DataError(f"{folder}: missing {name}")
+    task = load_task(folder / TASK_FILE)
+    if task.input != "text":
+        raise DataError(f"{folder / TASK_FILE}: the held-out format needs `input: text`")
+    cases, splits = _read_cases(folder / CASES_FILE)
+    kinds, about = _read_meta(folder / META_FILE, task)
+    labels = read_labels(folder / LABELS_FILE, dict(task.fields), id_column="id")
+    _check_labels(folder / LABELS_FILE, task, cases, labels)
+    return HeldoutTask(folder.name, folder, task, cases, splits, labels, kinds, about)
+
+
+def load_tasks(root: str | Path, names: list[str] | None = None) -> list[HeldoutTask]:
+    return [load_heldout_task(p) for p in find_tasks(root, names)]
+
+
+def _read_cases(path: Path) -> tuple[list[Case], dict[str, str]]:
+    cases: list[Case] = []
+    splits: dict[str, str] = {}
+    for row, where, rec in read_rows(path, ["id", "split", "text"]):
+        case_id, split, text = rec.get("id"), rec.get("split"), rec.get("text")
+        if not isinstance(case_id, str) or not case_id:
+            raise DataError(f"{path}: {where}: `id` must be a non-empty string")
+        if case_id in splits:
+            raise DataError(f"{path}: {where}: duplicate id {case_id!r}")
+        if split not in ("dev", "test"):
+            raise DataError(f"{path}: {where}: id {case_id!r}: split must be dev or test")
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{path}: {where}: id {case_id!r}: empty `text`")
+        cases.append(Case(id=case_id, row=row, text=text))
+        splits[case_id] = split
+    if not cases:
+        raise DataError(f"{path}: no cases")
+    return cases, splits
+
+
+def _read_meta(path: Path, task: Task) -> tuple[dict[str, str], str | None]:
+    meta: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            meta = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise DataError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+        if not isinstance(meta, dict):
+            raise DataError(f"{path}: expected a mapping with `kinds` and `about`")
+    given = meta.get("kinds") or {}
+    if not isinstance(given, dict):
+        raise DataError(f"{path}: `kinds` must map field names to kinds")
+    for name, kind in given.items():
+        if name not in task.fields:
+            raise DataError(f"{path}: `kinds` names {name!r}, which the task has no field of")
+        if kind not in KINDS:
+            raise DataError(f"{path}: `kinds.{name}`: {kind!r} is not one of {', '.join(KINDS)}")
+    kinds = {n: field_kind(s, given.get(n)) for n, s in task.fields.items()}
+    about = meta.get("about")
+    return kinds, str(about).strip() if about else None
+
+
+def _check_labels(
+    path: Path, task: Task, cases: list[Case], labels: dict[str, dict[str, Any]]
+) -> None:
+    texts = {c.id: c.text for c in cases}
+    missing = [i for i in texts if i not in labels]
+    if missing:
+        raise DataError(f"{path}: no label line for case {missing[0]!r}")
+    extra = [i for i in labels if i not in texts]
+    if extra:
+        raise DataError(f"{path}: id {extra[0]!r} is not a case in {CASES_FILE}")
+    for case_id, values in labels.items():
+        for name, value in values.items():
+            if value is UNLABELLED:
+                raise DataError(f"{path}: id {case_id!r}: field {name!r} has no label")
+            if task.fields[name].type != "spans":
+                continue
+            for span in value or []:
+                start, end = span.get("start"), span.get("end")
+                if start is not None and texts[case_id][start:end] != span["text"]:
+                    raise DataError(
+                        f"{path}: id {case_id!r}: field {name!r}: span {span['text']!r} "
+                        f"is not the text at {start}:{end}"
+                    )
+
+
+def run_heldout(
+    tasks: list[HeldoutTask],
+    split: str,
+    out: str | Path,
+    config: RunConfig,
+    *,
+    engine: Engine | None = None,
+    instructions: str | None = None,
+    echo: Any = None,
+) -> dict[str, RunTotals]:
+    """Run each task's cases of the split into ``<out>/<task>/`` (``config.limit``: the
+    first N cases of the split per task). One engine serves every task; one passed in is
+    left open. ``instructions`` are appended to each task's description (sweep prompts)."""
+    out = Path(out)
+    own = engine is None
+    engine = engine or create_engine(config.engine)
+    results: dict[str, RunTotals] = {}
+    try:
+        for ht in tasks:
+            cases = ht.split_cases(split, config.limit)
+            task = ht.task
+            if instructions:
+                task = task.model_copy(
+                    update={"description": f"{task.description}\n{instructions}"}
+                )
+            totals = run_cases(
+                task,
+                cases,
+                out / ht.name,
+                config,
+                engine=engine,
+                total=len(cases),
+                task_source=str(ht.folder / TASK_FILE),
+                data_info={"path": str((ht.folder / CASES_FILE).resolve()), "split": split},
+            )
+            results[ht.name] = totals
+            if echo:
+                echo(f"{ht.name}: {totals.summary()}")
+    finally:
+        if own:
+            asyncio.run(engine.aclose())
+    return results

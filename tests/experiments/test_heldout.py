@@ -1,0 +1,323 @@
+"""The held-out benchmark (benchmarks/heldout.py, experiments/heldout*.py) on the fixture in
+tests/fixtures/heldout with a scripted engine; the sweep's `heldout` kind; one real-model run."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from extractinator.config import LlamaCppConfig, RunConfig
+from extractinator.errors import DataError
+from extractinator.experiments.compare import compare_cells
+from extractinator.experiments.execute import run_sweep
+from extractinator.experiments.heldout import field_kind, load_heldout_task, load_tasks, run_heldout
+from extractinator.experiments.heldout_scoring import HeldoutResult, score_run_dirs
+from extractinator.experiments.heldout_table import format_markdown, format_results
+from extractinator.experiments.leaderboard import collect
+from extractinator.task.spec import FieldSpec
+
+from fakes import FakeEngine
+from paths import REPO
+
+FIXTURE = REPO / "tests" / "fixtures" / "heldout"
+BENCHMARKS = REPO / "benchmarks"
+
+# scripted answers by a phrase of the case text; "not json" fails the case (after re-asks)
+ANSWERS = {
+    "rechter onderkwab": {"nodule_present": True, "side": "rechts", "largest_nodule_mm": 14.1,
+                          "nodule_count": 1},
+    "twee noduli links": {"nodule_present": True, "side": "links", "largest_nodule_mm": 7.2,
+                          "nodule_count": 3},
+    "Normale longen": "not json",
+    "Geen longnoduli": {"nodule_present": False, "side": "geen", "largest_nodule_mm": None,
+                        "nodule_count": 0},
+    "beide longen": {"nodule_present": True, "side": "rechts", "largest_nodule_mm": 9,
+                     "nodule_count": 2},
+    "pneumonie": {"allergies": ["Penicilline"], "destination": "huis",
+                  "entities": [["pneumonie", "DIAGNOSIS"], ["amoxicilline", "MEDICATION"]]},
+    "Na CVA": {"allergies": ["jodium"], "destination": "huis",
+               "entities": [["CVA", "DIAGNOSIS"], ["Clopidogrel", "MEDICATION"]]},
+    "hartfalen": {"allergies": [], "destination": "verpleeghuis",
+                  "entities": [["hartfalen", "DIAGNOSIS"], ["furosemide", "MEDICATION"],
+                               ["metoprolol", "MEDICATION"]]},
+    "COPD": {"allergies": ["latex"], "destination": "huis",
+             "entities": [["COPD", "DIAGNOSIS"], ["Prednison", "MEDICATION"],
+                          ["latex", "MEDICATION"]]},
+}  # fmt: skip
+
+
+def scripted(request) -> str:
+    text = request.messages[-1].content
+    for phrase, answer in ANSWERS.items():
+        if phrase in text:
+            return answer if isinstance(answer, str) else json.dumps(answer)
+    raise AssertionError(f"no scripted answer for {text[:80]!r}")
+
+
+def config(**kw) -> RunConfig:
+    return RunConfig(engine=LlamaCppConfig(), progress=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def dev_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("heldout") / "runs"
+    tasks = load_tasks(FIXTURE)
+    engine = FakeEngine(scripted)
+    run_heldout(tasks, "dev", out, config(), engine=engine)
+    assert not engine.closed  # an engine passed in is left open
+    return tasks, out
+
+
+# ------------------------------------------------------------------------------ data
+
+
+def test_fixture_loads_with_kinds_splits_and_labels():
+    tasks = load_tasks(FIXTURE)
+    assert [t.name for t in tasks] == ["fixture_letter", "fixture_thorax"]
+    thorax = tasks[1]
+    assert thorax.kinds == {
+        "nodule_present": "boolean",
+        "side": "enum",
+        "largest_nodule_mm": "amount",
+        "nodule_count": "integer",
+    }
+    assert [c.id for c in thorax.split_cases("dev")] == [
+        "fixture_thorax_001",
+        "fixture_thorax_003",
+        "fixture_thorax_005",
+    ]
+    assert len(thorax.split_cases("test")) == 2 and len(thorax.split_cases("all", 4)) == 4
+    assert thorax.labels["fixture_thorax_002"]["largest_nodule_mm"] is None
+    letter = tasks[0]
+    assert letter.labels["fixture_letter_003"]["allergies"] == ["jodium", "pleisters"]
+    assert letter.labels["fixture_letter_002"]["entities"][3] == {
+        "text": "furosemide", "label": "MEDICATION", "start": 125, "end": 135,
+    }  # fmt: skip
+    assert [t.name for t in load_tasks(FIXTURE, ["fixture_thorax"])] == ["fixture_thorax"]
+
+
+def test_kind_falls_back_to_the_field_type():
+    assert field_kind(FieldSpec(type="number", unit="mm")) == "amount"
+    assert field_kind(FieldSpec(type="integer")) == "integer"
+    assert field_kind(FieldSpec(type="spans", labels=["X"])) == "spans"
+    assert field_kind(FieldSpec(type="number"), "amount") == "amount"
+
+
+def _copy(tmp_path: Path, name: str = "fixture_letter") -> Path:
+    folder = tmp_path / name
+    shutil.copytree(FIXTURE / name, folder)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "file, old, new, message",
+    [
+        ("cases.jsonl", '"split": "test"', '"split": "train"', "split must be dev or test"),
+        ("labels.jsonl", '"start": 69, "end": 81', '"start": 68, "end": 80',
+         "span 'amoxicilline' is not the text at 68:80"),
+        ("labels.jsonl", '"destination": "huis"', '"destination": "thuis"',
+         "'thuis' is not one of the allowed values"),
+        ("labels.jsonl", '"label": "DIAGNOSIS"', '"label": "DIAG"', "'DIAG' is not one of"),
+        ("meta.yaml", "entities: spans", "entities: entity", "'entity' is not one of"),
+        ("meta.yaml", "entities: spans", "entitys: spans", "names 'entitys'"),
+    ],
+)  # fmt: skip
+def test_bad_task_folders_are_one_line_errors(tmp_path, file, old, new, message):
+    folder = _copy(tmp_path)
+    path = folder / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(DataError, match=message) as info:
+        load_heldout_task(folder)
+    assert "\n" not in str(info.value) and file in str(info.value)
+
+
+def test_every_case_needs_a_label_line(tmp_path):
+    folder = _copy(tmp_path)
+    lines = (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    (folder / "labels.jsonl").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="no label line for case 'fixture_letter_004'"):
+        load_heldout_task(folder)
+    with pytest.raises(DataError, match="no task 'nope'"):
+        load_tasks(FIXTURE, ["nope"])
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def test_dev_split_scores_per_field_task_kind_and_overall(dev_run):
+    tasks, out = dev_run
+    ours = score_run_dirs(tasks, "dev", out)
+    thorax = ours.tasks["fixture_thorax"]
+    assert (thorax.cases, thorax.failed, thorax.missing) == (3, 1, 0)  # "Normale longen" failed
+    scores = {n: f.score for n, f in thorax.fields.items()}
+    assert scores == pytest.approx(
+        {"nodule_present": 2 / 3, "side": 2 / 3, "largest_nodule_mm": 1 / 3, "nodule_count": 1 / 3}
+    )  # 14.1 is within 1% of 14, 7.2 is not of 7; the failed case is wrong for every field
+    assert thorax.mean == pytest.approx(0.5)
+    letter = ours.tasks["fixture_letter"]
+    allergies, entities = letter.fields["allergies"], letter.fields["entities"]
+    assert allergies.score == 0.5 and allergies.items.f1 == pytest.approx(0.8)
+    # "Clopidogrel" is not the exact text, but our aligner grounds it to the right offsets
+    assert entities.spans_offsets.f1 == 1.0 and entities.score == 1.0
+    assert entities.spans_text.f1 == pytest.approx(0.75)
+    assert letter.mean == pytest.approx((0.5 + 0.5 + 1.0) / 3)
+    assert letter.span_f1_text == pytest.approx(0.75)
+    assert ours.overall == pytest.approx((0.5 + 2 / 3) / 2)  # the mean of the task means
+    assert ours.kinds == pytest.approx(
+        {"boolean": 2 / 3, "enum": (2 / 3 + 1 / 2) / 2, "amount": 1 / 3, "integer": 1 / 3,
+         "list": 0.5, "spans": 1.0}
+    )  # fmt: skip
+    assert list(ours.kinds) == ["boolean", "enum", "amount", "integer", "list", "spans"]
+    assert (ours.cases, ours.failed) == (5, 1)
+    assert thorax.timed_cases == 3 and thorax.seconds and ours.cases_per_min > 0
+
+
+def test_unrun_cases_count_as_failed(dev_run):
+    tasks, out = dev_run
+    ours = score_run_dirs(tasks, "test", out)  # nothing of the test split has run
+    assert ours.failed == ours.cases == 4 and ours.overall == 0.0
+    assert ours.tasks["fixture_letter"].fields["entities"].spans_offsets.fn == 6
+
+
+def test_table_and_markdown_name_every_task_and_kind(dev_run):
+    tasks, out = dev_run
+    result = HeldoutResult(
+        root=str(FIXTURE), split="dev", tasks=[t.name for t in tasks],
+        systems=[score_run_dirs(tasks, "dev", out, detail="fake engine")],
+    )  # fmt: skip
+    text = format_results(result)
+    assert "split dev" in text and "extractinator: fake engine" in text
+    header = next(line for line in text.splitlines() if line.startswith("task "))
+    for col in ("cases/min", "mean", "boolean", "amount", "list", "span F1 text", "offsets"):
+        assert col in header
+    assert " spans " not in header  # the spans score is the "span F1 offsets" column
+    overall = next(line for line in text.splitlines() if line.startswith("overall"))
+    assert "0.583" in overall
+    assert re.search(r"fixture_letter\.entities +spans +2 +1\.000 \(text 0\.750\)", text)
+    md = format_markdown(result)
+    assert md.startswith("| task | system |") and "| overall | extractinator | 5 | 1 |" in md
+
+
+# ------------------------------------------------------------------------------ the script
+
+
+@pytest.fixture(scope="module")
+def script():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("heldout")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_tasks_option_takes_several_names(script):
+    argv = ["--tasks", "a", "b", "--split", "dev", "--tasks", "c"]
+    assert script.expand_tasks(argv) == [
+        "--tasks", "a", "--tasks", "b", "--split", "dev", "--tasks", "c",
+    ]  # fmt: skip
+
+
+def test_script_scores_run_dirs_and_writes_json(dev_run, script, tmp_path):
+    _, out = dev_run
+    args = ["--root", str(FIXTURE), "--out", str(out), "--score-only", "--json",
+            str(tmp_path / "r.json"), "--markdown", str(tmp_path / "r.md")]  # fmt: skip
+    res = CliRunner().invoke(script.main, args)
+    assert res.exit_code == 0, res.output
+    assert "fixture_thorax" in res.output and "overall" in res.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["benchmark"] == "heldout" and data["split"] == "dev"
+    assert data["systems"][0]["overall"] == pytest.approx((0.5 + 2 / 3) / 2)
+    assert data["systems"][0]["tasks"]["fixture_letter"]["fields"]["entities"]["kind"] == "spans"
+    assert (tmp_path / "r.md").read_text().startswith("| task |")
+    res = CliRunner().invoke(script.main, ["--root", str(tmp_path / "none"), "--score-only"])
+    assert res.exit_code == 2 and "not a folder of held-out tasks" in res.output
+
+
+# ------------------------------------------------------------------------------ sweep
+
+
+def heldout_sweep(tmp_path: Path) -> Path:
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    data = {
+        "benchmark": {"heldout": str(FIXTURE), "split": "dev"},
+        "models": ["m.gguf"],
+        "grid": {"prompt": ["default", "careful"]},
+        "prompts": {"careful": {"append": "Lees zorgvuldig."}},
+    }
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_sweep_heldout_kind_scores_like_the_benchmark(tmp_path):
+    out = tmp_path / "out"
+    outcomes = run_sweep(
+        heldout_sweep(tmp_path), out, progress=False, echo=lambda s: None,
+        engine_factory=lambda cfg: FakeEngine(scripted, model_id="fake:m"),
+    )  # fmt: skip
+    assert [o.status for o in outcomes] == ["finished", "finished"], outcomes[0].error
+    scores = outcomes[0].scores
+    assert scores.benchmark == "heldout" and scores.cases == 5 and scores.failed == 1
+    assert scores.overall == pytest.approx((0.5 + 2 / 3) / 2)
+    assert scores.tasks["fixture_thorax"].score == pytest.approx(0.5)
+    assert scores.types["amount"] == pytest.approx(1 / 3)
+    cell = out / "m__fewshot0__translate-off"
+    assert (cell / "fixture_letter" / "records.jsonl").exists()
+    board = collect(out)
+    assert board.benchmark == "heldout" and "spans" in board.types
+    assert set(board.tasks) == {"fixture_letter", "fixture_thorax"}
+    comparison = compare_cells(cell, out / "m__fewshot0__translate-off__prompt-careful", n_boot=50)
+    assert [d.task for d in comparison.tasks] == ["fixture_letter", "fixture_thorax"]
+    assert comparison.tasks[1].score_a == pytest.approx(0.5)
+    assert comparison.overall.diff == pytest.approx(0.0)  # the same scripted answers
+
+
+def test_sweep_heldout_unknown_task_is_a_config_error(tmp_path):
+    from extractinator.errors import ConfigError
+    from extractinator.experiments.sweep import load_sweep
+
+    path = heldout_sweep(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["benchmark"]["tasks"] = ["nope"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"`benchmark.heldout`: .*no task 'nope'"):
+        load_sweep(path)
+    data["benchmark"] = {"heldout": str(FIXTURE), "grid": 1}
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="`benchmark.grid`: unknown key"):
+        load_sweep(path)
+
+
+# ------------------------------------------------------------------------------ real model
+
+
+@pytest.mark.model
+def test_heldout_script_with_the_real_model(tmp_path):
+    out, result = tmp_path / "runs", tmp_path / "r.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "heldout.py"), "--root", str(FIXTURE),
+         "--tasks", "fixture_thorax", "--split", "dev", "--limit", "2", "--out", str(out),
+         "--json", str(result), "--n-ctx", "4096", "--no-progress"],
+        capture_output=True, text=True, cwd=REPO, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(result.read_text())
+    thorax = data["systems"][0]["tasks"]["fixture_thorax"]
+    assert thorax["cases"] == 2 and thorax["timed_cases"] == 2
+    assert len((out / "fixture_thorax" / "records.jsonl").read_text().splitlines()) == 2
+    # the first case states a nodule in the right lower lobe plainly
+    assert thorax["fields"]["nodule_present"]["hits"] >= 1
+    assert "fixture_thorax" in proc.stdout and "overall" in proc.stdout
+    detail = data["systems"][0]["detail"]  # from the run directory's manifest
+    assert "llamacpp qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in detail and "max_reasks 2" in detail
