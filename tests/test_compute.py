@@ -135,7 +135,7 @@ def test_probabilities_of_a_computed_field_reach_the_record():
 
 def test_with_samples_computed_fields_get_vote_fractions():
     one = [{"size_mm": "4 mm", "side": "left"}]
-    two = [{"size_mm": "4 mm", "side": "left"}, {"size_mm": "9 mm", "side": "right"}]
+    two = [{"size_mm": "4 mm", "side": "left"}, {"size_mm": "1,2 cm", "side": "right"}]
     engine = FakeEngine([answer(one), answer(two), answer(one)])
     rec = run(engine, samples=3, temperature=0.7)
     assert rec.output["side"] == "left"  # computed on the aggregated facts

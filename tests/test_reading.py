@@ -39,7 +39,7 @@ TASK = Task.model_validate(
 )
 TEXT = (
     "Lever: laesie segment 7 van 1,1 cm en een cyste in segment 4 van 3,2 x 2,1 cm. "
-    "Milt 120 cc. Volume 40-50 cc."
+    "Milt 120 cc. Volume 40-50 cc. Galblaas 30 cm (typefout?), urine 2 ml. Code 17."
 )
 
 
@@ -77,7 +77,7 @@ def test_a_number_copied_without_its_unit_takes_the_unit_the_report_writes_after
     assert readings["largest_mm"].unit_from == "report"
 
 
-def test_a_bare_number_not_in_the_report_is_taken_in_the_fields_unit():
+def test_a_bare_number_with_no_unit_after_it_in_the_report_is_in_the_fields_unit():
     out, readings = read({"largest_mm": "17", "lesions": [], "volume_ml": None, "count": 0})
     assert out["largest_mm"] == 17.0 and readings["largest_mm"].unit_from == "field"
 
@@ -94,6 +94,9 @@ def test_a_json_number_is_taken_in_the_fields_unit():
         ("2 ml", "cannot be converted to mm"),
         ("12 en 14 mm", "more than one amount"),
         ("onbekend", "no number"),
+        ("11 mm", "not in the report as written"),  # the report says 1,1 cm: not a copy
+        (".95", "not in the report as written"),
+        ("1,3 cm", "not in the report as written"),
     ],
 )
 def test_what_cannot_be_read_is_an_invalid_answer_naming_the_field(value, reason):
@@ -124,9 +127,21 @@ def test_the_model_is_asked_again_with_the_reason_and_the_record_keeps_the_readi
     assert rec.amounts["lesions[0].size_mm"].value == 11.0
 
 
-def test_an_amount_that_never_reads_fails_the_case_as_invalid_amount():
+def test_a_nullable_amount_that_never_reads_becomes_null_and_the_record_says_so():
     engine = FakeEngine([answer("veel"), answer("veel"), answer("veel")])
     rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, TEXT))
+    assert rec.status == "ok" and rec.attempts == 3
+    assert rec.output["largest_mm"] is None and rec.output["lesions"][0]["size_mm"] == 11.0
+    assert rec.repaired == "amounts not readable as written, set to null: 'largest_mm' ('veel')"
+    assert rec.amounts["largest_mm"].value is None
+    assert "no number in 'veel'" in rec.amounts["largest_mm"].problem
+
+
+def test_an_amount_that_never_reads_fails_the_case_when_null_is_not_allowed():
+    spec = TASK.fields["largest_mm"].model_copy(update={"nullable": False})
+    task = TASK.model_copy(update={"fields": {**TASK.fields, "largest_mm": spec}})
+    engine = FakeEngine([answer("veel"), answer("veel"), answer("veel")])
+    rec = asyncio.run(extract_case(CompiledTask(task), engine, GenerationConfig(), "c", 0, TEXT))
     assert rec.status == "failed" and rec.error.type == "invalid_amount"
     assert "field 'largest_mm'" in rec.error.message and rec.raw_output is not None
 

@@ -95,9 +95,10 @@ async def _sample(
             break
         sample.attempts = attempt + 1
         add_counts(sample, last)
+        last_try = attempt == gen.max_reasks
         try:
             output = validate_output(last.text, compiled.model)
-            amounts = read_amounts(compiled.task, output, text)
+            amounts = read_amounts(compiled.task, output, text, null_unreadable=last_try)
         except InvalidOutput as e:
             cut_off = last.finish_reason in ("length", "repetition")
             repaired = _read_repaired(compiled, last.text, text) if cut_off else None
@@ -122,6 +123,9 @@ async def _sample(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
+        nulled = [f"'{p}' ({r.text!r})" for p, r in amounts.items() if r.problem]
+        if nulled:  # re-asks used up: kept, with the unreadable amounts null, and said so
+            sample.repaired = "amounts not readable as written, set to null: " + ", ".join(nulled)
         _accept(sample, compiled, output, amounts, last)
         break
     return sample

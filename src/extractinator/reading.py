@@ -12,6 +12,7 @@ from typing import Any
 from .align import align_spans
 from .amounts import (
     AmountError,
+    ParsedAmount,
     convert,
     is_known_unit,
     parse_amount,
@@ -48,10 +49,14 @@ def amount_paths(fields: dict[str, FieldSpec], output: dict[str, Any]) -> list[t
     return found
 
 
-def read_amounts(task: Task, output: dict[str, Any], text: str) -> dict[str, AmountReading]:
+def read_amounts(
+    task: Task, output: dict[str, Any], text: str, *, null_unreadable: bool = False
+) -> dict[str, AmountReading]:
     """Replace every amount in ``output`` (in place) by its value in the field's unit and
     return path -> reading. Raises InvalidOutput (the re-ask message) when an amount cannot
-    be read, does not convert, or falls outside the field's range."""
+    be read, does not convert, or falls outside the field's range; with
+    ``null_unreadable`` (the re-asks are used up) such an amount of a nullable field
+    becomes null instead, its reading saying why (``problem``), and only the others raise."""
     readings: dict[str, AmountReading] = {}
     problems: list[str] = []
 
@@ -70,7 +75,13 @@ def read_amounts(task: Task, output: dict[str, Any], text: str) -> dict[str, Amo
             try:
                 reading = read_amount(value, spec, text)
             except AmountError as e:
-                problems.append(f"field '{prefix}': {e}")
+                if null_unreadable and spec.nullable:
+                    holder[key] = None
+                    readings[prefix] = AmountReading(
+                        text=str(value), value=None, unit=spec.unit or "", problem=str(e)
+                    )
+                else:
+                    problems.append(f"field '{prefix}': {e}")
                 return
             holder[key] = reading.value
             readings[prefix] = reading
@@ -98,6 +109,11 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
             numbers=[value],
         )
     parsed = parse_amount(written)
+    if text and not copied_from(parsed, text):
+        raise AmountError(
+            f"{written!r} is not in the report as written: copy the number and its unit "
+            'exactly as the report writes them (e.g. "95%", "1,4 cm"), or null'
+        )
     grounded = align_spans(text, [(written, "amount")])[0] if text else None
     unit_from = "answer"
     units = list(parsed.units)
@@ -133,6 +149,32 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
         end=grounded.end if grounded else None,
         alignment=grounded.alignment if grounded else "none",
     )
+
+
+_SQUASH = str.maketrans({".": ",", "×": "x", "*": "x", "–": "-", "—": "-", "−": "-", "μ": "µ"})
+
+
+def _squash(s: str) -> str:
+    """Text compared for copying: no spaces, lower case, one decimal mark, one dash."""
+    return "".join(s.lower().translate(_SQUASH).split())
+
+
+def copied_from(parsed: ParsedAmount, text: str) -> bool:
+    """Whether the amount (its numbers and what stands between and after them) is in the
+    report as written, spaces, case and the decimal mark aside: "95" and "95 %" are copies
+    of "ER 95%", ".95" and "14 cm" (from "14G") are not."""
+    start, end = parsed.span
+    core = _squash(parsed.text[start:end])
+    body = _squash(text)
+    if core in body:
+        return True
+    # the copy dropped a comparison word or a unit: its numbers alone must still be there
+    numbers = _squash(" x ".join(_written_numbers(parsed.text[start:end])))
+    return parsed.written_unit is None and numbers in body
+
+
+def _written_numbers(s: str) -> list[str]:
+    return re.findall(r"\d[\d.,]*|[.,]\d+", s)
 
 
 def _unit_in_report(grounded: Any, text: str) -> str | None:

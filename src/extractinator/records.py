@@ -37,7 +37,7 @@ class AmountReading(BaseModel):
     the field's unit that the output holds."""
 
     text: str
-    value: float | int
+    value: float | int | None  # None: not readable, the field set to null (see problem)
     unit: str  # the field's unit
     written_unit: str | None = None  # the unit as written (None: the field's unit assumed)
     # where the unit came from: the model's copy, the report right after the copied
@@ -49,6 +49,9 @@ class AmountReading(BaseModel):
     start: int | None = None
     end: int | None = None
     alignment: Alignment = "none"
+    # set when the amount could not be read after the re-asks and the value was set to
+    # null: why (the record says so in `repaired` too)
+    problem: str | None = None
 
 
 class Record(BaseModel):

@@ -56,6 +56,12 @@ NODULES = [{"size_mm": 4.0, "side": "left"}, {"size_mm": 9.5, "side": "right"}]
         ("count([n.side for n in nodules], 'left')", {"nodules": NODULES}, 1),
         ("coalesce(psa, 0) >= 4 and true", {"psa": None}, False),
         ("mean([1, 2, null, 3])", {}, 2.0),
+        ('unit("14 cm")', {}, "cm"),
+        ('amount("1,4 cm", "mm")', {}, 14.0),
+        ('amount("3,2 x 2,1 cm", "mm")', {}, 32.0),
+        ('amount("4-6 mm", "mm", "smallest")', {}, 4.0),
+        ('amount("onbekend", "mm")', {}, None),
+        ('count([unit(s) for s in xs], "cm")', {"xs": ["9.1 mm", "7.9 cm", "11 cm"]}, 2),
     ],
 )
 def test_expressions_evaluate_with_null_handling(expression, values, result):

@@ -90,7 +90,40 @@ def _round(x: Any, digits: int = 0) -> Any:
     return round(x, digits) if digits else round(x)
 
 
+def _unit(text: Any) -> str | None:
+    """The unit written in an amount ("14 cm" -> "cm"); null when there is none."""
+    from ..amounts import AmountError, parse_amount
+
+    try:
+        written = parse_amount(str(text)).written_unit if text is not None else None
+    except AmountError:
+        return None
+    return written.lower() if written else None
+
+
+def _amount(text: Any, unit: str | None = None, pick: str = "largest") -> float | None:
+    """A written amount as a number: in ``unit`` when given ("1,4 cm", "mm" -> 14), else as
+    written; a range or dimensions reduced by ``pick``; null when it cannot be read."""
+    from ..amounts import AmountError, convert, parse_amount, pick_value
+
+    if text is None:
+        return None
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    try:
+        parsed = parse_amount(str(text))
+        values = parsed.numbers
+        written = parsed.written_unit
+        if unit is not None and written is not None:
+            values = [convert(v, written, unit) for v in values]
+        return pick_value(values, pick)
+    except (AmountError, ValueError):
+        return None
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "unit": _unit,
+    "amount": _amount,
     "len": _len,
     "max": _max,
     "min": _min,
