@@ -25,7 +25,6 @@ from extractinator.amounts import (
         ("1,4", 1.4),
         ("1.4", 1.4),
         ("0,5", 0.5),
-        (",5", 0.5),
         ("1.250", 1250.0),  # Dutch thousands
         ("12.500", 12500.0),
         ("0.125", 0.125),  # a zero whole part: a decimal
@@ -61,6 +60,7 @@ def test_numbers_follow_dutch_and_english_conventions(text, value):
         ("PSA 6,4 ng/ml", [6.4], ["ng/ml"], "single", None),
         ("een nodus van 6 mm groot", [6.0], ["mm"], "single", None),
         ("8", [8.0], [None], "single", None),
+        (",6 weken", [6.0], ["weken"], "single", None),  # a comma before it is punctuation
         ("30 pakjaren", [30.0], [None], "single", None),  # a word, not a unit pint knows
     ],
 )

@@ -22,6 +22,7 @@ __all__ = [
     "AmountError",
     "ParsedAmount",
     "convert",
+    "first_amount",
     "is_known_unit",
     "parse_amount",
     "parse_number",
@@ -62,11 +63,12 @@ class ParsedAmount:
 # ------------------------------------------------------------------------------------------
 # numbers
 
-_NUMBER = r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?|[.,]\d+"
+# a number starts with a digit: ",6 weken" copied from "..., 6 weken" is 6 weeks, not 0.6
+_NUMBER = r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
 
 
 def parse_number(text: str) -> float:
-    """One written number ("1,4", "1.250", "1.250,5", "1,250.5", ",5") as a float."""
+    """One written number ("1,4", "1.250", "1.250,5", "1,250.5") as a float."""
     s = text.strip()
     if not re.fullmatch(_NUMBER, s):
         raise AmountError(f"{text!r} is not a number")
@@ -349,6 +351,18 @@ def unit_at(text: str) -> str | None:
         return None
     token = m.group(1).strip()
     return token if normalise_unit(token) else None
+
+
+_WITH_UNIT = re.compile(rf"(?<![\w.,])({_NUMBER})\s*({_UNIT_TOKEN})", re.IGNORECASE)
+
+
+def first_amount(text: str) -> int | None:
+    """Where the first amount with a known unit starts in ``text`` ("50 mg", "0,4 mg",
+    "1.000 mg"), or None; numbers without a unit ("type 2", "1dd1") are no amounts."""
+    for m in _WITH_UNIT.finditer(text):
+        if normalise_unit(m.group(2).strip()):
+            return m.start()
+    return None
 
 
 def pick_value(numbers: list[float], pick: str) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .align import align_spans
+from .amounts import first_amount
 from .records import Evidence
 from .task.spans import spans_as_list
 from .task.spec import Task
@@ -45,6 +46,23 @@ def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any
         if not spans:
             output[name] = [] if output.get(name) is not None else None
             continue
-        aligned = align_spans(text, [(s["text"], s["label"]) for s in spans])
-        output[name] = [a.model_dump() for a in aligned]
+        spec = task.fields[name]
+        written = [s["text"] for s in spans]
+        kept = [trim_span(t) if spec.span_trim == "amounts" else t for t in written]
+        aligned = align_spans(text, list(zip(kept, [s["label"] for s in spans], strict=True)))
+        output[name] = [
+            {**a.model_dump(), **({"written": w} if w != a.text else {})}
+            for a, w in zip(aligned, written, strict=True)
+        ]
     return output
+
+
+def trim_span(text: str) -> str:
+    """A mention cut before the first amount in it (a number with a unit: "metoprolol 50 mg
+    1dd1" -> "metoprolol"); kept whole when it starts with one, or when nothing but spaces
+    and punctuation would be left."""
+    found = first_amount(text)
+    if found is None:
+        return text
+    cut = text[:found].rstrip(" \t,;:(-/")
+    return cut if any(c.isalnum() for c in cut) else text

@@ -24,8 +24,10 @@ PROMPT_VERSION = "3"
 
 RULES = """Rules:
 - Answer with one JSON object with exactly the keys listed above, and nothing else.
-- Use only what the report states. When a value is not stated, use null where null is allowed, \
-false for yes/no questions, and an empty list for lists.
+- Use only what the report states. Where a key's description says what to give when \
+something is absent (for example 0 or "none"), give that; otherwise, when a value is not \
+stated, use null where null is allowed, false for yes/no questions, and an empty list for \
+lists.
 - Reports may be in Dutch and use a decimal comma: "1,4 cm" means 1.4 cm. Write numbers as \
 plain JSON numbers with a decimal point, converted to the unit asked for \
 (for example 1,4 cm = 14 mm).

@@ -12,9 +12,12 @@ from rich.table import Table
 
 from ..config import RunConfig
 from ..data import read_cases
+from ..reports.labels import parse_label
+from ..reports.matching import values_match
 from ..runner import run_task
 from ..sink import RunDir
 from ..task import load_task
+from ..task.spec import FieldSpec
 
 EXAMPLES = {
     "radiology": ("radiology_task.yaml", "radiology_reports.csv"),
@@ -48,14 +51,10 @@ def _expected(data: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _matches(field: str, got: Any, want: str) -> bool:
-    if field == "nodule_present":
-        return bool(got) == (want.lower() == "true")
-    if field == "largest_nodule_mm":
-        return (got is None and want == "") or (
-            got is not None and want != "" and abs(float(got) - float(want)) < 0.51
-        )
-    return str(got) == want
+def _matches(spec: FieldSpec, got: Any, want: str) -> bool:
+    """The label (CSV text) parsed for the field and compared by the one matching rule
+    (numbers within 1%)."""
+    return values_match(spec, parse_label(want, spec), got, rel_tol=0.01)
 
 
 def run_demo(name: str, outdir: Path, config: RunConfig, console: Console | None = None) -> float:
@@ -72,7 +71,8 @@ def run_demo(name: str, outdir: Path, config: RunConfig, console: Console | None
     table.add_column("text", max_width=48)
     right = total = 0
     if name == "radiology":
-        fields = list(task.fields)
+        labelled = set().union(*(row.keys() for row in expected.values()))
+        fields = [f for f in task.fields if f in labelled]
         for f in fields:
             table.add_column(f)
         for rec in RunDir(outdir).latest_records():
@@ -80,7 +80,7 @@ def run_demo(name: str, outdir: Path, config: RunConfig, console: Console | None
             for f in fields:
                 got = (rec.output or {}).get(f)
                 want = expected.get(rec.id, {}).get(f, "")
-                ok = rec.ok and _matches(f, got, want)
+                ok = rec.ok and _matches(task.fields[f], got, want)
                 right += ok
                 total += 1
                 shown = "failed" if not rec.ok else json.dumps(got)

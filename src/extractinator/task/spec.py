@@ -17,6 +17,10 @@ FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
 EnumValue = str | int | float | bool
 SpanLayout = Literal["pairs", "list", "by_label"]
 DEFAULT_SPAN_LAYOUT: SpanLayout = "pairs"
+# spans: "amounts" cuts a mention before the first amount in it ("metoprolol 50 mg 1dd1" ->
+# "metoprolol"), a mention that starts with one is kept whole; "none" keeps what was written
+SpanTrim = Literal["amounts", "none"]
+DEFAULT_SPAN_TRIM: SpanTrim = "none"
 # how the values of one field from the chunks of a long document become one (chunking.py)
 MergeRule = Literal["any", "all", "max", "min", "first", "last", "concat"]
 MERGE_RULES: dict[str, tuple[str, ...]] = {  # per type: the rules that fit, default first
@@ -60,6 +64,7 @@ class FieldSpec(BaseModel):
     # (the same, ~1.6x the generated tokens); "by_label": {"LABEL": ["text", ...], ...}
     # (fewest tokens, but mentions of different labels are no longer interleaved).
     layout: SpanLayout | None = None
+    trim: SpanTrim | None = None  # spans: see SpanTrim (None: DEFAULT_SPAN_TRIM)
     evidence: bool = False  # ask for a verbatim supporting quote (see the confidence layer)
     merge: MergeRule | None = None  # long documents: see MERGE_RULES (None: the type's default)
     # integer/number with a unit: the model copies the amount as written ("1,4 cm") and it
@@ -75,7 +80,7 @@ class FieldSpec(BaseModel):
         """Leave options out while unset, so tasks written before them keep their
         fingerprint."""
         dumped: dict[str, Any] = handler(self)
-        for key in ("merge", "amount", "pick", "compute"):
+        for key in ("merge", "amount", "pick", "compute", "trim"):
             if getattr(self, key) is None:
                 dumped.pop(key, None)
         return dumped
@@ -109,6 +114,8 @@ class FieldSpec(BaseModel):
             raise ValueError(f"`labels` only applies to spans fields, not {t}")
         if t != "spans" and self.layout is not None:
             raise ValueError(f"`layout` only applies to spans fields, not {t}")
+        if t != "spans" and self.trim is not None:
+            raise ValueError(f"`trim` only applies to spans fields, not {t}")
         if t not in ("integer", "number"):
             for attr in ("minimum", "maximum", "unit"):
                 if getattr(self, attr) is not None:
@@ -152,6 +159,10 @@ class FieldSpec(BaseModel):
     @property
     def span_layout(self) -> SpanLayout:
         return self.layout or DEFAULT_SPAN_LAYOUT
+
+    @property
+    def span_trim(self) -> SpanTrim:
+        return self.trim or DEFAULT_SPAN_TRIM
 
     @property
     def label_names(self) -> list[str]:

@@ -1,0 +1,64 @@
+"""Spans grounded in the text, and cut to what was asked (``trim: amounts``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractinator.grounding import ground_spans, trim_span
+from extractinator.task import Task
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("metoprolol 50 mg 1dd1", "metoprolol"),
+        ("Paracetamol 1.000 mg max. 4dd", "Paracetamol"),
+        ("Bisoprolol 2,5 mg 1dd1", "Bisoprolol"),
+        ("metformine 500mg", "metformine"),
+        ("50 mg 1dd1", "50 mg 1dd1"),  # an amount first: the mention is the amount
+        ("diabetes mellitus type 2", "diabetes mellitus type 2"),  # no unit: no amount
+        ("COVID-19", "COVID-19"),
+        ("ascal 80", "ascal 80"),
+    ],
+)
+def test_trim_cuts_a_mention_before_its_first_amount(written, kept):
+    assert trim_span(written) == kept
+
+
+def task(trim=None):
+    spec = {"type": "spans", "labels": ["MEDICATION"], "layout": "list"}
+    if trim:
+        spec["trim"] = trim
+    return Task.model_validate({"name": "m", "description": "d", "fields": {"meds": spec}})
+
+
+TEXT = "Medicatie: metoprolol 50 mg 1dd1, ascal 80 mg."
+
+
+def test_trimmed_spans_are_grounded_on_what_is_kept_and_keep_what_was_written():
+    out = ground_spans(
+        task("amounts"), {"meds": [{"text": "metoprolol 50 mg 1dd1", "label": "MEDICATION"}]}, TEXT
+    )
+    (span,) = out["meds"]
+    assert (span["text"], TEXT[span["start"] : span["end"]], span["alignment"]) == (
+        "metoprolol",
+        "metoprolol",
+        "exact",
+    )
+    assert span["written"] == "metoprolol 50 mg 1dd1"
+
+
+def test_without_trim_the_mention_is_kept_as_written():
+    out = ground_spans(task(), {"meds": [{"text": "ascal 80 mg", "label": "MEDICATION"}]}, TEXT)
+    assert out["meds"][0]["text"] == "ascal 80 mg" and "written" not in out["meds"][0]
+
+
+def test_trim_is_for_spans_only():
+    with pytest.raises(ValueError, match="`trim` only applies to spans"):
+        Task.model_validate(
+            {
+                "name": "m",
+                "description": "d",
+                "fields": {"x": {"type": "string", "trim": "amounts"}},
+            }
+        )
