@@ -565,3 +565,22 @@ def test_report_command_writes_a_self_contained_file(workdir, tmp_path):
     result = CliRunner().invoke(main, ["report", str(workdir / "runs" / "xss")])
     assert result.exit_code == 0 and (workdir / "runs" / "xss" / "report.html").exists()
     assert XSS_TEXT.split("aspirine")[0] in (workdir / "runs" / "xss" / "report.html").read_text()
+
+
+def test_the_builder_preview_shows_computed_fields_apart_and_checks_their_expressions(client):
+    task = {
+        "name": "nodules",
+        "description": "d",
+        "fields": {
+            "sizes": {"type": "list", "items": {"type": "number", "unit": "mm"}},
+            "largest": {"type": "number", "nullable": True, "compute": "max(sizes)"},
+        },
+    }
+    res = client.post("/api/tasks/preview", json={"task": task}).json()
+    assert res["ok"] and res["computed"] == {"largest": "max(sizes)"}
+    assert '"largest"' not in res["messages"][0]["content"]  # the model is not asked for it
+    assert "largest" not in res["schema"]
+    task["fields"]["largest"]["compute"] = "max(size)"
+    res = client.post("/api/tasks/preview", json={"task": task}).json()
+    assert not res["ok"]
+    assert any("unknown name 'size'" in e["message"] for e in res["errors"])

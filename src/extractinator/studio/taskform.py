@@ -144,4 +144,6 @@ def preview(data: Any, sample: str | None = None) -> dict[str, Any]:
         messages = build_messages(task, sample or SAMPLE_TEXT)
         result["messages"] = [{"role": m.role, "content": m.content} for m in messages]
         result["schema"] = json.dumps(task.json_schema(), indent=2, ensure_ascii=False)
+        # what is computed in code after the answer (the model never sees these)
+        result["computed"] = {n: s.compute for n, s in task.computed_fields().items()}
     return result

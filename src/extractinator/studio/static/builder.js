@@ -9,6 +9,8 @@
     object: "a group of fields", spans: "passages marked in the report",
   };
   var LAYOUTS = ["", "pairs", "list", "by_label"];
+  var PICKS = ["", "largest", "smallest", "first", "last", "mean"];
+  var TRIMS = ["", "amounts", "none"];
   var fieldsBox = document.getElementById("fields");
   var examplesBox = document.getElementById("examples");
   var timer = null;
@@ -66,6 +68,15 @@
       extras.appendChild(labelled("minimum", input("f-min", spec.minimum, { type: "number", step: "any" })));
       extras.appendChild(labelled("maximum", input("f-max", spec.maximum, { type: "number", step: "any" })));
       extras.appendChild(labelled("unit", input("f-unit", spec.unit, { size: 6 })));
+      var asWritten = el("input", { type: "checkbox", className: "f-amount",
+        title: "With a unit, the model copies the amount as the report writes it (\"1,4 cm\") and it is converted in code" });
+      asWritten.checked = spec.amount !== false;
+      extras.appendChild(labelled("read as written, convert in code", asWritten, "check"));
+      var pick = el("select", { className: "f-pick",
+        title: "A range (4-6 mm) or a size in several dimensions (3 x 2 cm) becomes this one value" });
+      PICKS.forEach(function (p) { pick.appendChild(el("option", { value: p, text: p || "(default: largest)" })); });
+      pick.value = spec.pick || "";
+      extras.appendChild(labelled("for a range or dimensions take", pick));
     } else if (type === "enum") {
       extras.appendChild(labelled("allowed values (comma-separated)",
         input("f-values", (spec.values || []).join(", "), { size: 40 }), "wide"));
@@ -81,6 +92,11 @@
       LAYOUTS.forEach(function (l) { layout.appendChild(el("option", { value: l, text: l || "(default: pairs)" })); });
       layout.value = spec.layout || "";
       extras.appendChild(labelled("layout", layout));
+      var trim = el("select", { className: "f-trim",
+        title: "amounts: cut a passage before its first amount (\"metoprolol 50 mg\" becomes \"metoprolol\")" });
+      TRIMS.forEach(function (t) { trim.appendChild(el("option", { value: t, text: t || "(default)" })); });
+      trim.value = spec.trim || "";
+      extras.appendChild(labelled("cut passages", trim));
     } else if (type === "list") {
       extras.appendChild(fieldEditor(null, spec.items || { type: "string" }, { item: true }));
     } else if (type === "object") {
@@ -97,6 +113,8 @@
       var ev = el("input", { type: "checkbox", className: "f-evidence" });
       ev.checked = !!spec.evidence;
       extras.appendChild(labelled("evidence quote", ev, "check"));
+      extras.appendChild(labelled("computed from the other fields (leave empty: the model answers it)",
+        input("f-compute", spec.compute, { size: 60, placeholder: "e.g. len(nodules) > 0" }), "wide"));
     }
   }
 
@@ -124,7 +142,12 @@
         if (n !== null) { spec[k === "min" ? "minimum" : "maximum"] = n; }
       });
       var unit = own(box, ".f-unit").value.trim();
-      if (unit) { spec.unit = unit; }
+      if (unit) {
+        spec.unit = unit;
+        if (!own(box, ".f-amount").checked) { spec.amount = false; }
+        var pick = own(box, ".f-pick").value;
+        if (pick && spec.amount !== false) { spec.pick = pick; }
+      }
     } else if (t === "enum") {
       spec.values = own(box, ".f-values").value.split(",").map(function (s) { return s.trim(); })
         .filter(function (s) { return s; });
@@ -142,6 +165,8 @@
       } else { spec.labels = lines; }
       var layout = own(box, ".f-layout").value;
       if (layout) { spec.layout = layout; }
+      var trim = own(box, ".f-trim").value;
+      if (trim) { spec.trim = trim; }
     } else if (t === "list") {
       var item = own(box, ".f-extras").querySelector(":scope > .field.item");
       spec.items = collectField(item, path + ".items")[1];
@@ -150,6 +175,11 @@
     }
     var ev = own(box, ".f-evidence");
     if (ev && ev.checked) { spec.evidence = true; }
+    var compute = own(box, ".f-compute");
+    if (compute && compute.value.trim()) {
+      spec.compute = compute.value.trim();
+      delete spec.evidence; delete spec.amount; delete spec.pick;
+    }
     var nameEl = own(box, ".f-name");
     return [nameEl ? nameEl.value.trim() : null, spec];
   }
@@ -254,6 +284,12 @@
       box.appendChild(el("div", { className: "msg " + m.role }, [el("div", { className: "role", text: m.role }), el("pre", { text: m.content })]));
     });
     if (!res.messages) { box.appendChild(el("p", { className: "muted", text: "Fix the errors to see the prompt." })); }
+    var computed = Object.keys(res.computed || {});
+    if (computed.length) {
+      box.appendChild(el("div", { className: "msg computed" }, [
+        el("div", { className: "role", text: "computed in code after the answer (not asked)" }),
+        el("pre", { text: computed.map(function (k) { return k + " = " + res.computed[k]; }).join("\n") })]));
+    }
     var state = document.getElementById("valid-state");
     state.textContent = res.ok ? "✓ valid task" : "✗ " + res.errors.length + " problem(s)";
     state.className = "status " + (res.ok ? "good" : "bad");
