@@ -1,10 +1,12 @@
 """Benchmark: the DRAGON synthetic tasks (fold 0) on the embedded default model.
 
-Runs `N` test cases of each of Task101-Task109 with the task library, scores them with the
-official metrics (on the cases run), and prints per-task score, the utility score (mean over
-tasks), cases/min, tokens per case and failures, beside the published fine-tuned baseline.
+Runs `N` evenly spaced test cases (case i*n/N) of each of Task101-Task109 with the task
+library (or, with --derive, with fields derived from the training labels: zero-shot, no
+rules), scores them with the official metrics (on the cases run), and prints per-task
+score, the utility score (mean over tasks), cases/min, tokens per case and failures, beside
+the published fine-tuned baseline.
 
-    python benchmarks/dragon_synthetic.py --limit 20 [--out DIR] [--few-shot K] [--model GGUF]
+    python benchmarks/dragon_synthetic.py --sample 20 [--derive] [--out DIR] [--few-shot K]
 
 Reruns into the same --out resume (finished cases are not recomputed).
 """
@@ -38,7 +40,9 @@ BASELINE = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=20, help="test cases per task")
+    parser.add_argument("--sample", type=int, default=20, help="evenly spaced test cases per task")
+    parser.add_argument("--limit", type=int, default=None, help="the first N cases instead")
+    parser.add_argument("--derive", action="store_true", help="no task library: zero-shot")
     parser.add_argument("--out", type=Path, default=Path("runs/dragon-synthetic"))
     parser.add_argument("--data", type=Path, default=SHARED)
     parser.add_argument("--tasks", nargs="*", default=None, help="e.g. 101 104")
@@ -61,6 +65,8 @@ def main() -> None:
         tasks=args.tasks,
         folds=[0],
         few_shot=args.few_shot,
+        library=not args.derive,
+        sample=None if args.limit else args.sample,
     )
     wall = time.perf_counter() - started
     tasks = sorted({s.job.split("-fold")[0] for s in summaries})
@@ -95,7 +101,8 @@ def main() -> None:
     utility = result["aggregates"]["overall"]["mean"]
     baseline = sum(BASELINE[t[:7]] for t in tasks) / len(tasks)
     print(
-        f"\nDRAGON utility (mean over {len(tasks)} tasks, {args.limit} cases each): "
+        f"\nDRAGON utility (mean over {len(tasks)} tasks, "
+        f"{args.limit or args.sample} {'first' if args.limit else 'evenly spaced'} cases each): "
         f"{utility:.3f}   fine-tuned baseline: {baseline:.3f}"
     )
     print(

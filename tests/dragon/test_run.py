@@ -208,3 +208,11 @@ def test_translate_runs_a_cached_translation_first_and_extracts_from_it(tmp_path
     again = FakeEngine(reply)  # translations and answers are both resumed from disk
     run_dragon(tmp_path / "input", out, cfg, translate=True, engine=again)
     assert again.requests == []
+
+
+def test_an_evenly_spaced_sample_spreads_over_the_whole_set():
+    from extractinator.dragon.run import evenly_spaced
+
+    assert evenly_spaced(list(range(10)), 4) == [0, 2, 5, 7]
+    assert evenly_spaced(list(range(3)), 5) == [0, 1, 2]
+    assert evenly_spaced(list(range(150)), 20)[-1] == 142

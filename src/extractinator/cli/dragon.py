@@ -42,6 +42,12 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
     is_flag=True,
     help="Translate each report to English with the same model first (cached).",
 )
+@click.option(
+    "--sample",
+    default=None,
+    type=click.IntRange(1),
+    help="Run N evenly spaced test cases of each job (case i*n/N), not all.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace runs made with another task/model.")
 @engine_options
 @samples_option
@@ -53,6 +59,7 @@ def run_cmd(
     few_shot: int,
     derive: bool,
     translate: bool,
+    sample: int | None,
     **kw: Any,
 ) -> None:
     """Run every DRAGON job folder in INPUT_DIR; predictions go to OUTPUT_DIR/<job>/."""
@@ -68,6 +75,7 @@ def run_cmd(
         few_shot=few_shot,
         library=not derive,
         translate=translate,
+        sample=sample,
     )
     click.echo(format_summaries(summaries))
     click.echo(f"predictions: {output_dir}/<job>/nlp-predictions-dataset.json")

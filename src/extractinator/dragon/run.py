@@ -107,6 +107,7 @@ def run_job(
     library: bool = True,
     translate: bool = False,
     instructions: str | None = None,
+    sample: int | None = None,
 ) -> JobSummary:
     entry, k = entry_for(job, few_shot, library=library)
     task = entry.task
@@ -119,7 +120,8 @@ def run_job(
     if k:
         # few-shot examples change what the model sees: part of the task identity
         task = task.model_copy(update={"name": f"{task.name} (few-shot {k})"})
-    test = job.test[: config.limit] if config.limit else job.test
+    test = evenly_spaced(job.test, sample) if sample else job.test
+    test = test[: config.limit] if config.limit else test
     cases = [
         Case(id=str(c["uid"]), row=i, text=case_text(c, job, entry)) for i, c in enumerate(test)
     ]
@@ -163,6 +165,14 @@ def run_job(
     )
 
 
+def evenly_spaced(cases: list[Any], n: int) -> list[Any]:
+    """Case i*len/n for i < n (all cases when there are fewer): a sample spread over the
+    whole set, not its first N (the first 20 of Task103 are all one class)."""
+    if len(cases) <= n:
+        return list(cases)
+    return [cases[i * len(cases) // n] for i in range(n)]
+
+
 def run_dragon(
     input_dir: Path,
     output_dir: Path,
@@ -175,10 +185,12 @@ def run_dragon(
     translate: bool = False,
     engine: Engine | None = None,
     instructions: str | None = None,
+    sample: int | None = None,
 ) -> list[JobSummary]:
     """Run every job folder found; one model load for all of them. ``library=False``
     derives every task from its training labels instead of using the task library;
-    ``instructions`` are appended to every task's description (a prompt variant)."""
+    ``instructions`` are appended to every task's description (a prompt variant);
+    ``sample`` runs N evenly spaced test cases of each job (case i*n/N) instead of all."""
     folders = find_jobs(input_dir, tasks, folds)
     jobs = [read_job(f) for f in folders]  # all input errors before the model loads
     for job in jobs:
@@ -189,7 +201,17 @@ def run_dragon(
     try:
         for job in jobs:
             summaries.append(
-                run_job(job, output_dir, config, engine, few_shot, library, translate, instructions)
+                run_job(
+                    job,
+                    output_dir,
+                    config,
+                    engine,
+                    few_shot,
+                    library,
+                    translate,
+                    instructions,
+                    sample,
+                )
             )
     finally:
         if own:
