@@ -1,4 +1,4 @@
-"""The command line: one-line errors with exit code 2 for bad input (no model needed)."""
+"""The command line: one-line errors with the documented exit codes (no model needed)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from extractinator.cli import main
+from extractinator.errors import ExitCode
 
 
 def cli(*args, cwd=None):
@@ -32,8 +33,8 @@ def task_file(tmp_path):
     return path
 
 
-def assert_one_line_error(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
+def assert_one_line_error(proc, *needles, code=ExitCode.INPUT):
+    assert proc.returncode == code, proc.stderr
     err = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(err) == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -82,7 +83,7 @@ def test_unreachable_server_names_the_url(tmp_path, task_file):
         url,
         "--no-progress",
     )
-    assert_one_line_error(proc, "127.0.0.1:9")
+    assert_one_line_error(proc, "127.0.0.1:9", code=ExitCode.ENGINE)
 
 
 def test_model_file_that_is_not_gguf(tmp_path, task_file):
