@@ -1,9 +1,10 @@
 """Check a task's examples against its fields when the task loads: an example is an answer
 shown to the model, so one that does not fit the fields teaches it a wrong answer.
 
-An example's output holds final values, as records do (``value_model``): amounts as numbers
-in the field's unit, spans as ``[{"text", "label"}]`` (or the layout the model writes),
-computed fields optional, and a ``<field>_evidence`` quote beside each evidence field.
+An example's output holds final values, as records do (``value_model``, strictly: the text
+"true" is not a yes/no answer, nor "12" a number): amounts as numbers in the field's unit,
+spans as ``[{"text", "label"}]`` (or the layout the model writes), computed fields
+optional, and a ``<field>_evidence`` quote beside each evidence field.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def example_problem(task: Task, output: dict[str, Any]) -> str | None:
     checked = {name: spec for name, spec in task.fields.items() if name in output}
     values = {name: _as_final(task, name, output[name]) for name in checked}
     try:
-        value_model(checked).model_validate(values)
+        value_model(checked).model_validate(values, strict=True)  # "true" is not true
     except ValidationError as e:
         return _first_problem(e, task)
     return None
