@@ -148,6 +148,7 @@ def data_columns(path: Path, encoding: str | None = None) -> list[str]:
             return [str(c) for c in pd.read_excel(path, sheet_name=0, nrows=0).columns]
         except Exception as e:  # openpyxl/xlrd raise many types for damaged files
             raise DataError(f"{path}: not a readable Excel file ({_short(e)})") from None
+    _check_text(path, fmt, encoding)
     with warnings.catch_warnings():  # an encoding fallback is reported when the rows are read
         warnings.simplefilter("ignore", DataWarning)
         enc = _choose_encoding(path, encoding)
@@ -184,11 +185,25 @@ def _check_file(path: Path) -> None:
         raise DataError(f"{path}: empty file")
 
 
+def _check_text(path: Path, fmt: str, encoding: str | None) -> None:
+    """A CSV/TSV/JSON file that holds NUL bytes is binary (an executable, a zip, a
+    spreadsheet with the wrong suffix): say so, not what its bytes look like as text."""
+    if encoding is not None and _wide(encoding):
+        return  # UTF-16/32 text has NUL bytes
+    with path.open("rb") as f:
+        head = f.read(SCAN_BYTES)
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        kind = {"csv": "CSV", "tsv": "TSV", "json": "JSON", "jsonl": "JSON Lines"}[fmt]
+        raise DataError(
+            f"{path}: a binary file, not {kind} text (is it another format under the wrong name?)"
+        )
+
+
 def _check_columns(path: Path, needed: list[str], available: list[str], where: str = "") -> None:
     """Columns of a table; for JSON, the keys of the first record (``where`` names it)."""
     for col in needed:
         if col not in available:
-            shown = ", ".join(repr(c) for c in available[:30])
+            shown = ", ".join(repr(_short_name(c)) for c in available[:30])
             more = f" and {len(available) - 30} more" if len(available) > 30 else ""
             at = f"{where}: " if where else ""
             raise DataError(f"{path}: {at}no column {col!r} (available: {shown}{more})")
@@ -203,6 +218,7 @@ def _records(path: Path, needed: list[str], encoding: str | None) -> Iterator[Ro
     _check_file(path)
     if fmt in ("parquet", "excel"):
         return _parquet(path, needed) if fmt == "parquet" else _excel(path, needed)
+    _check_text(path, fmt, encoding)
     enc = _choose_encoding(path, encoding)
     if fmt == "json":
         return _json(path, needed, enc)
@@ -285,7 +301,7 @@ def _json(path: Path, needed: list[str], enc: str) -> Iterator[Row]:
         data = json.loads(path.read_text(encoding=enc))
     except json.JSONDecodeError as e:
         raise DataError(
-            f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+            f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
         ) from None
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON list of records (objects), got {kind_of(data)}")
@@ -307,7 +323,7 @@ def _jsonl(path: Path, needed: list[str], enc: str) -> Iterator[Row]:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(
-                    f"{path}: line {lineno}: not valid JSON ({e.msg} at column {e.colno})"
+                    f"{path}: line {lineno}: not valid JSON (column {e.colno}: {_json_msg(e)})"
                 ) from None
             if not isinstance(rec, dict):
                 raise DataError(f"{path}: line {lineno} is {kind_of(rec)}, not an object")
@@ -399,6 +415,22 @@ def row_id_of(values: Any, column: str, where: str) -> str:
     if not value:
         raise DataError(f"{where}: empty id in column {column!r}")
     return value
+
+
+def _json_msg(e: json.JSONDecodeError) -> str:
+    """json's message without its dangling "at" ("Invalid control character at")."""
+    return e.msg.removesuffix(" at")
+
+
+def _wide(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    except LookupError:
+        return False  # _choose_encoding names the unknown encoding
+
+
+def _short_name(column: str, limit: int = 40) -> str:
+    return column if len(column) <= limit else column[: limit - 1] + "…"
 
 
 def _short(e: BaseException) -> str:
