@@ -59,6 +59,20 @@ def os_error_message(e: OSError) -> str:
 class _OneLineErrors(click.Group):
     """Print errors as one line and exit with their ExitCode; Ctrl-C says how to resume."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's own, with its usage errors as one line too (not usage + hint + error)."""
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx is not None else "extractinator"
+            _fail(f"{e.format_message()} (see '{where} --help')", ExitCode.USAGE)
+        except click.ClickException as e:
+            _fail(e.format_message(), e.exit_code)
+        except click.Abort:
+            _fail("aborted", ExitCode.INTERRUPTED)
+        sys.exit(result if isinstance(result, int) else ExitCode.OK)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)

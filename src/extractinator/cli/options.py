@@ -142,7 +142,9 @@ def base_urls(given: tuple[str, ...], endpoints_file: Path | None) -> list[str] 
         try:
             lines = endpoints_file.read_text(encoding="utf-8").splitlines()
         except OSError as e:
-            raise ConfigError(f"{endpoints_file}: cannot read the endpoints file ({e})") from e
+            raise ConfigError(
+                f"{endpoints_file}: cannot read the endpoints file ({e.strerror or e})"
+            ) from None
         for number, line in enumerate(lines, 1):
             url = line.split("#", 1)[0].strip()
             if url and not re.match(r"^https?://\S+$", url):

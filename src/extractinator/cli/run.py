@@ -45,6 +45,28 @@ def run(task_file: Path, data: Path | None, outdir: Path, allow_task_code: bool,
     config = build_config(**kw)
     totals = run_task(task, data, outdir, config, task_source=str(task_file))
     click.echo(f"{totals.summary()} → {outdir}")
+    _fail_if_nothing_succeeded(outdir)
+
+
+def _fail_if_nothing_succeeded(outdir: Path) -> None:
+    """Exit RUN_FAILED when the run holds cases and none of them succeeded."""
+    from ..errors import RunStopped
+    from ..sink import RunDir
+
+    ok = failed = 0
+    first = None
+    for record in RunDir(outdir).latest_records():
+        if record.ok:
+            ok += 1
+        else:
+            failed += 1
+            first = first or record
+    if failed and not ok and first is not None:
+        error = f"{first.error.type}: {first.error.message}" if first.error else "failed"
+        raise RunStopped(
+            f"every case failed ({failed}); the first, case {first.id!r}: {error}; "
+            f"see {outdir / 'records.jsonl'}"
+        )
 
 
 def _legacy_data_path(task_file: Path, allow_task_code: bool) -> Path:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from ..config import ServerConfig
-from ..errors import EngineConnectionLost, EngineError, EngineUnreachable
+from ..errors import ConfigError, EngineConnectionLost, EngineError, EngineUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def error_text(response: httpx.Response) -> str:
 
 def check_base_url(base_url: str) -> None:
     if not re.match(r"^https?://[^/\s]+", base_url):
-        raise EngineError(f"base URL {base_url!r} must start with http:// or https://")
+        raise ConfigError(f"base URL {base_url!r} must start with http:// or https://")
 
 
 def make_client(
