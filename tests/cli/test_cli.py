@@ -109,3 +109,25 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("run", "demo", "models"):
         assert command in result.output
+
+
+def test_a_warning_is_one_line_without_python_source(tmp_path):
+    from click.testing import CliRunner
+
+    from servers import Reply, StubServer
+
+    task = tmp_path / "t.yaml"
+    task.write_text("name: t\ndescription: d\nfields:\n  n: {type: integer}\n")
+    data = tmp_path / "latin1.csv"
+    data.write_bytes("text\ncaf\xe9 met 2 noduli\n".encode("latin-1"))
+    choice = {"index": 0, "message": {"role": "assistant", "content": '{"n": 2}'}}
+    reply = Reply(200, {"choices": [choice | {"finish_reason": "stop"}]})
+    with StubServer([reply]) as stub:
+        args = ["run", task, data, "--out", tmp_path / "o", "--no-progress", "--engine"]
+        args += ["openai", "--model", "m", "--base-url", f"{stub.url}/v1"]
+        result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"WARNING: {data}: not valid UTF-8 (byte 0xE9 at offset 8); read as cp1252 instead "
+        "(pass --encoding / encoding= to choose another)"
+    ]
