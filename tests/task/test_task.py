@@ -297,3 +297,19 @@ def test_examples_file_outside_the_task_folder_is_refused_unless_trusted(tmp_pat
     path.write_text(EXAMPLE_TASK.replace("examples:\n", "examples_file: link.jsonl\n"))
     with pytest.raises(TaskError, match="outside the task's folder"):
         load_task(path)
+
+
+def test_a_root_widens_where_an_examples_file_may_be(tmp_path):
+    """The studio's case: task files in tasks/, examples anywhere in the workdir."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "ex.jsonl").write_text(
+        json.dumps({"input": "a", "output": EX_OK}) + "\n"
+    )
+    (tmp_path / "tasks").mkdir()
+    path = tmp_path / "tasks" / "t.yaml"
+    path.write_text(EXAMPLE_TASK.replace("examples:\n", "examples_file: ../examples/ex.jsonl\n"))
+    with pytest.raises(TaskError, match="outside the task's folder"):
+        load_task(path)
+    assert len(load_task(path, root=tmp_path).examples) == 1
+    with pytest.raises(TaskError, match="outside the task's folder"):
+        load_task(path, root=tmp_path / "tasks")

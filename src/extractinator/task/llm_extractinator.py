@@ -51,9 +51,12 @@ _TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean
 _SPEC_KEYS = {"type", "description", "optional", "literals", "items", "properties", "name"}
 
 
-def task_from_legacy(data: dict[str, Any], path: Path, *, allow_task_code: bool = False) -> Task:
+def task_from_legacy(
+    data: dict[str, Any], path: Path, *, allow_task_code: bool = False, root: Path | None = None
+) -> Task:
     """A task from a parsed llm_extractinator task file (``path`` names it, and anchors
-    the parser and example files; ``allow_task_code``: trusted, see the module doc)."""
+    the parser and example files; ``allow_task_code``: trusted, see the module doc;
+    ``root``: the one folder its files may come from instead of the task's folders)."""
     path = Path(path)
     unknown = [k for k in data if k not in USED_KEYS + IGNORED_KEYS]
     if unknown:
@@ -75,7 +78,7 @@ def task_from_legacy(data: dict[str, Any], path: Path, *, allow_task_code: bool 
     ):
         raise TaskError(f"{path}: Input_Field must name the text column, got {input_field!r}")
     fields = _fields(data.get("Parser_Format"), path, allow_task_code)
-    examples, sources = _examples(data.get("Example_Path"), path, allow_task_code)
+    examples, sources = _examples(data.get("Example_Path"), path, allow_task_code, root)
     try:
         task = Task(
             name=path.stem,
@@ -236,7 +239,7 @@ def _resolve(value: str, task_path: Path, folder: str) -> Path:
 
 
 def _examples(
-    value: Any, path: Path, allow_task_code: bool
+    value: Any, path: Path, allow_task_code: bool, root: Path | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Example_Path as Task examples when each is an input text and an output object,
     and where each came from; otherwise none, with a warning (examples are optional)."""
@@ -246,7 +249,8 @@ def _examples(
         raise TaskError(f"{path}: Example_Path must be a file name, got {value!r}")
     file = _resolve(value, path, "examples")
     if not allow_task_code:
-        confine(file, _roots(path, "examples"), f"{path}: Example_Path", TRUST_HINT)
+        roots = [root] if root is not None else _roots(path, "examples")
+        confine(file, roots, f"{path}: Example_Path", TRUST_HINT)
     try:
         if file.suffix.lower() == ".csv":
             with file.open(encoding="utf-8-sig", newline="") as f:

@@ -77,10 +77,12 @@ def task_from_mapping(
     base_dir: Path | None = None,
     *,
     allow_task_code: bool = False,
+    root: Path | None = None,
 ) -> Task:
     """Build a task from a parsed mapping. ``examples_file`` is resolved against base_dir
-    and must lie inside it unless ``allow_task_code``; every example is checked against
-    the fields (task/examples.py), naming the file and the example."""
+    and must lie inside ``root`` (default: base_dir) unless ``allow_task_code``; every
+    example is checked against the fields (task/examples.py), naming the file and the
+    example."""
     from .examples import check_examples
 
     data = dict(data)
@@ -93,12 +95,12 @@ def task_from_mapping(
     if examples_file is not None:
         if not isinstance(examples_file, str) or not examples_file.strip():
             raise TaskError(f"{where}: examples_file must be a file name, got {examples_file!r}")
-        root = base_dir or Path.cwd()
+        base = base_dir or Path.cwd()
         ex_path = Path(examples_file).expanduser()
         if not ex_path.is_absolute():
-            ex_path = root / ex_path
+            ex_path = base / ex_path
         if not allow_task_code:
-            confine(ex_path, [root], f"{where}: examples_file")
+            confine(ex_path, [root or base], f"{where}: examples_file")
         loaded = load_examples(ex_path, owner=f"{where}: examples_file")
         data["examples"] = list(inline or []) + loaded
         sources += [f"{ex_path}: example {i}" for i in range(len(loaded))]
@@ -153,16 +155,19 @@ def _read_mapping_or_list(path: Path) -> Any:
         raise TaskError(f"{path}: not valid {path.suffix}: {str(e).splitlines()[0]}") from None
 
 
-def load_task(path: str | Path, *, allow_task_code: bool = False) -> Task:
+def load_task(path: str | Path, *, allow_task_code: bool = False, root: Path | None = None) -> Task:
     """Load a task file: our YAML/JSON format, or an llm_extractinator task JSON.
 
-    Paths the file names must lie inside its folder, and a Python ``Parser_Format`` is
-    refused, unless ``allow_task_code`` (the CLI's ``--allow-task-code``): then the file
-    is trusted, its parser code is run and its paths may point anywhere."""
+    Paths the file names must lie inside its folder (or ``root``, e.g. the studio's
+    workdir), and a Python ``Parser_Format`` is refused, unless ``allow_task_code`` (the
+    CLI's ``--allow-task-code``): then the file is trusted, its parser code is run and its
+    paths may point anywhere."""
     path = Path(path)
     data = read_mapping(path)
     if "Description" in data and "fields" not in data:
         from .llm_extractinator import task_from_legacy
 
-        return task_from_legacy(data, path, allow_task_code=allow_task_code)
-    return task_from_mapping(data, str(path), base_dir=path.parent, allow_task_code=allow_task_code)
+        return task_from_legacy(data, path, allow_task_code=allow_task_code, root=root)
+    return task_from_mapping(
+        data, str(path), base_dir=path.parent, allow_task_code=allow_task_code, root=root
+    )
