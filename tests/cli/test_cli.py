@@ -131,3 +131,38 @@ def test_a_warning_is_one_line_without_python_source(tmp_path):
         f"WARNING: {data}: not valid UTF-8 (byte 0xE9 at offset 8); read as cp1252 instead "
         "(pass --encoding / encoding= to choose another)"
     ]
+
+
+def test_os_errors_and_missing_packages_read_as_one_line():
+    from extractinator.cli.main import missing_package_message, os_error_message
+
+    gone = FileNotFoundError(2, "No such file or directory", "/data/x.md")
+    assert os_error_message(gone) == (
+        "/data/x.md: no such file or directory (check the path, permissions and free space)"
+    )
+    extra = ModuleNotFoundError("No module named 'seqeval'", name="seqeval")
+    assert missing_package_message(extra, "dragon") == (
+        "`extractinator dragon` needs the dragon extra (module 'seqeval' is not installed): "
+        "pip install 'extractinator[dragon]'"
+    )
+    other = ModuleNotFoundError("No module named 'frob.x'", name="frob.x")
+    assert "package 'frob'" in missing_package_message(other, None)
+
+
+def test_an_os_error_in_a_command_is_one_line_and_exit_6(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import extractinator.reports.evaluate as evaluate
+
+    def fail(*a, **k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "evaluation"))
+
+    monkeypatch.setattr(evaluate, "evaluate_run", fail)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,n\n1,2\n")
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path), str(labels)])
+    assert result.exit_code == ExitCode.SYSTEM
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'evaluation'}: permission denied (check the path, permissions "
+        "and free space)"
+    ]

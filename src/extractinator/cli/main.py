@@ -7,7 +7,9 @@ a traceback means a bug.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 import warnings
 from typing import Any
@@ -81,6 +83,9 @@ class _OneLineErrors(click.Group):
         except ModuleNotFoundError as e:
             _fail(missing_package_message(e, ctx.invoked_subcommand), ExitCode.SYSTEM)
         except OSError as e:
+            if e.errno == errno.EPIPE:  # output piped into `head`: the reader stopped, quietly
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the process ends here)
+                sys.exit(ExitCode.OK)
             _fail(os_error_message(e), ExitCode.SYSTEM)
         except KeyboardInterrupt:
             click.echo("interrupted: finished cases are saved; rerun to resume", err=True)
