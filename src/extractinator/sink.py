@@ -148,19 +148,13 @@ class RunDir:
             what = "; ".join(
                 f"{k.replace('_', ' ')} {old.get(k)!r}, this run {new.get(k)!r}" for k in keys
             )
-        finished = self.count_lines()
+        finished = sum(1 for _ in self.latest_records())
         keep = (
             f"to keep its {finished} finished records, run into another --out folder"
             if finished
             else "run into another --out folder"
         )
         return f"{self.path}: holds another run ({what}); {keep} (--overwrite deletes them)"
-
-    def count_lines(self) -> int:
-        if not self.records_path.exists():
-            return 0
-        with self.records_path.open("rb") as fh:
-            return sum(1 for line in fh if line.strip())
 
     def clear(self) -> None:
         for name in (RECORDS, MANIFEST, EXPORT_JSON, EXPORT_CSV, CORRUPT):

@@ -334,3 +334,18 @@ def test_identify_an_unreachable_ollama_names_the_url() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(EngineUnreachable, match=f"{url}/api/tags"):
         asyncio.run(engine_for(url).identify())
+
+
+def test_a_count_without_the_cached_prefix_does_not_fail_a_short_case() -> None:
+    """Some releases counted only the prompt tokens not served from the cache."""
+    counts = iter([400, 40, 40])  # the first whole, then only the case's own tokens
+
+    def respond(seen):
+        return Reply(200, chat_response(prompt_eval_count=next(counts), eval_count=5))
+
+    system = Message(role="system", content="Extraheer de noduli. " * 70)
+    with StubServer(responder=respond) as stub:
+        engine = engine_for(stub.url, n_ctx=8192)
+        reqs = [GenerationRequest(messages=[system, Message(role="user", content=f"Case {i}.")])
+                for i in range(3)]  # fmt: skip
+        assert len(generate(engine, *reqs)) == 3
