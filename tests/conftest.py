@@ -19,6 +19,14 @@ def default_engine():
     asyncio.run(engine.aclose())
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tokenize_probes():
+    """Each test probes its stub servers' tokenize APIs anew (a port may be reused)."""
+    from extractinator.engines import server_tokens
+
+    server_tokens._PROBED.clear()
+
+
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
     """A cache dir of its own, for tests that must not touch the user's cache."""

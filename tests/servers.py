@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -142,7 +142,7 @@ def running_llama_server(n_ctx: int = 1024) -> Iterator[LlamaServer]:
 @dataclass
 class Reply:
     """One scripted answer. ``drop`` closes the connection without answering; ``delay``
-    sleeps first (to provoke client timeouts)."""
+    sleeps first (to provoke client timeouts); a ``bytes`` body is sent as it is."""
 
     status: int = 200
     body: Any = None
@@ -160,13 +160,20 @@ class Seen:
 
 class StubServer:
     """Threaded HTTP server on 127.0.0.1 replying to POSTs from a script (the last reply
-    repeats; a GET gets ``get_bodies[path]``, else an empty model list); ``requests`` records
-    what POSTs arrived. Use as a context manager."""
+    repeats), or from ``responder(seen)`` when given (a reply per request, whatever the
+    order they arrive in); a GET gets ``get_bodies[path]``, else an empty model list.
+    ``requests`` records what POSTs arrived. Use as a context manager."""
 
-    def __init__(self, replies: list[Reply], get_bodies: dict[str, Any] | None = None) -> None:
-        if not replies:
-            raise ValueError("StubServer needs at least one reply")
-        self.replies = list(replies)
+    def __init__(
+        self,
+        replies: list[Reply] | None = None,
+        get_bodies: dict[str, Any] | None = None,
+        responder: Callable[[Seen], Reply] | None = None,
+    ) -> None:
+        if not replies and responder is None:
+            raise ValueError("StubServer needs at least one reply, or a responder")
+        self.replies = list(replies or [])
+        self.responder = responder
         self.get_bodies = dict(get_bodies or {})  # GET path -> JSON body
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
@@ -177,16 +184,19 @@ class StubServer:
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                seen = Seen(self.path, dict(self.headers.items()), json.loads(raw or b"null"))
                 with stub._lock:
-                    stub.requests.append(
-                        Seen(self.path, dict(self.headers.items()), json.loads(raw or b"null"))
-                    )
-                    reply = stub.replies.pop(0) if len(stub.replies) > 1 else stub.replies[0]
+                    stub.requests.append(seen)
+                    if stub.responder is not None:
+                        reply = stub.responder(seen)
+                    else:
+                        reply = stub.replies.pop(0) if len(stub.replies) > 1 else stub.replies[0]
                 time.sleep(reply.delay)
                 if reply.drop:
                     self.close_connection = True
                     return
-                payload = json.dumps(reply.body).encode()
+                raw_body = reply.body if isinstance(reply.body, bytes) else None
+                payload = raw_body if raw_body is not None else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

@@ -14,7 +14,7 @@ from extractinator.records import Record, RecordError
 from extractinator.sink import RunDir
 from extractinator.task import Task, load_task
 
-from paths import EXAMPLES
+from paths import EXAMPLES, FIXTURES
 
 XSS_TEXT = (
     'Patiënt gebruikt aspirine 80 mg. <script>alert("xss")</script> '
@@ -92,11 +92,13 @@ def fabricate_run(
 
 
 def make_workdir(root: Path) -> Path:
-    """A studio folder with the radiology example, a fabricated radiology run with
+    """A studio folder with a radiology task and data, a fabricated radiology run with
     probabilities (for evaluation), and a run whose report holds an XSS payload."""
     root.mkdir(parents=True, exist_ok=True)
-    for name in ("radiology_task.yaml", "radiology_reports.csv", "medication_task.yaml"):
+    for name in ("radiology_reports.csv", "medication_task.yaml"):
         shutil.copy(EXAMPLES / name, root / name)
+    # the fabricated runs answer the three plain fields (the example computes them now)
+    shutil.copy(FIXTURES / "radiology_plain_task.yaml", root / "radiology_task.yaml")
     task = load_task(root / "radiology_task.yaml")
     rng = random.Random(7)
     outputs: dict[str, dict[str, Any] | None] = {}

@@ -261,7 +261,7 @@ def test_cli_refuses_samples_at_temperature_zero_in_one_line(tmp_path):
         timeout=120,
         cwd=tmp_path,
     )
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr  # ExitCode.INPUT
     assert proc.stderr.strip().count("\n") == 0
     assert "--samples 3" in proc.stderr and "--temperature" in proc.stderr
 
@@ -312,7 +312,7 @@ def test_dragon_run_passes_samples_on(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (seen["generation"].samples, seen["generation"].temperature) == (5, 0.8)
     result = CliRunner().invoke(main, [*args, "--samples", "5"])
-    assert result.exit_code == 2 and "--temperature" in result.output
+    assert result.exit_code == 3 and "--temperature" in result.output  # ExitCode.INPUT
 
 
 def test_run_task_without_samples_keeps_records_unchanged(tmp_path):

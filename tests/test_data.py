@@ -310,7 +310,7 @@ def test_json_structure_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"l\.json: record 2 is a string, not an object"):
         cases(p)
     p = write(tmp_path / "bad.json", '[{"text": "a"},')
-    with pytest.raises(DataError, match=r"bad\.json: not valid JSON .* line 1"):
+    with pytest.raises(DataError, match=r"bad\.json: not valid JSON \(line 1, column"):
         cases(p)
 
 
@@ -355,3 +355,39 @@ def test_permission_error_is_a_data_error(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(DataError) as e:
         cases(p)
     assert str(e.value) == f"{p}: cannot read data file (Permission denied)"
+
+
+def test_a_binary_file_is_named_as_binary_without_its_bytes(tmp_path):
+    path = tmp_path / "reports.csv"
+    path.write_bytes(b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 8)
+    with pytest.raises(DataError) as e:
+        list(read_cases(path, input="text"))
+    assert str(e.value) == (
+        f"{path}: a binary file, not CSV text (is it another format under the wrong name?)"
+    )
+
+
+def test_utf16_text_with_an_encoding_is_not_taken_for_binary(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes("text\nhallo\n".encode("utf-16-le"))
+    cases = list(read_cases(path, input="text", encoding="utf-16-le"))
+    assert [c.text for c in cases] == ["hallo"]
+
+
+def test_json_errors_read_once_each(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"text": "a"}\n{"text": "b\n')
+    with pytest.raises(DataError) as e:
+        list(read_cases(path, input="text"))
+    assert " at at " not in str(e.value)
+    assert str(e.value) == (
+        f"{path}: line 2: not valid JSON (column 12: Invalid control character)"
+    )
+
+
+def test_long_junk_column_names_are_shortened(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join("x" * 500 for _ in range(3)) + "\n1,2,3\n")
+    with pytest.raises(DataError) as e:
+        list(read_cases(path, input="text"))
+    assert len(str(e.value)) < 300 and "xxx…" in str(e.value)

@@ -8,7 +8,13 @@ import json
 import pytest
 
 from extractinator.config import OpenAIConfig, RunConfig
-from extractinator.errors import EngineUnreachable, RunDirError
+from extractinator.errors import (
+    EngineError,
+    EngineUnreachable,
+    ExitCode,
+    RunDirError,
+    RunStopped,
+)
 from extractinator.runner import run_task
 from extractinator.sink import RunDir
 from extractinator.task import Task
@@ -97,10 +103,11 @@ def test_changing_task_or_model_into_the_same_outdir_needs_overwrite(tmp_path):
     out = tmp_path / "out"
     run_task(TASK, data, out, RunConfig(progress=False), engine=FakeEngine(size_from_text))
     other = FakeEngine(size_from_text, model_id="fake:2")
-    with pytest.raises(RunDirError, match="different model id.*--overwrite"):
+    refused = "model id 'fake:1', this run 'fake:2'.*keep its 2 finished records.*another --out"
+    with pytest.raises(RunDirError, match=refused):
         run_task(TASK, data, out, RunConfig(progress=False), engine=other)
     changed = TASK.model_copy(update={"description": "Smallest size in mm."})
-    with pytest.raises(RunDirError, match="different task fingerprint"):
+    with pytest.raises(RunDirError, match="task fingerprint"):
         run_task(changed, data, out, RunConfig(progress=False), engine=other)
     run_task(TASK, data, out, RunConfig(progress=False, overwrite=True), engine=other)
     assert len(lines(out)) == 2
@@ -120,12 +127,21 @@ def test_partial_last_line_from_a_kill_is_cut_and_the_case_redone(tmp_path):
     assert sorted(r["id"] for r in lines(out)) == ["c0", "c1", "c2"]
 
 
-def test_corrupt_line_in_the_middle_is_an_error_naming_the_line(tmp_path):
+def test_corrupt_line_is_named_moved_away_and_its_case_run_again(tmp_path, caplog):
+    data = write_data(tmp_path / "d.jsonl", 3)
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "records.jsonl").write_text('{"bad": 1}\n')
-    with pytest.raises(RunDirError, match="line 1 is not a valid record"):
-        RunDir(out).done_keys()
+    run_task(TASK, data, out, RunConfig(progress=False), engine=FakeEngine(size_from_text))
+    kept = (out / "records.jsonl").read_text().splitlines(keepends=True)
+    (out / "records.jsonl").write_text(kept[0] + '{"id": "c1", "row": "x"}\n' + kept[2])
+    assert [r.id for r in RunDir(out).latest_records()] == ["c0", "c2"]  # readers skip it
+    assert "line 2 is not a valid record" in caplog.text
+    engine = FakeEngine(size_from_text)
+    totals = run_task(TASK, data, out, RunConfig(progress=False), engine=engine)
+    assert (totals.skipped, totals.ok, len(engine.requests)) == (2, 1, 1)
+    assert sorted(r["id"] for r in lines(out)) == ["c0", "c1", "c2"]
+    quarantined = [json.loads(x) for x in (out / "records.corrupt.jsonl").read_text().splitlines()]
+    assert quarantined == [{"line": 2, "text": '{"id": "c1", "row": "x"}'}]
+    assert "moved to records.corrupt.jsonl" in caplog.text
 
 
 def test_unreachable_engine_stops_the_run_and_keeps_finished_records(tmp_path):
@@ -135,7 +151,9 @@ def test_unreachable_engine_stops_the_run_and_keeps_finished_records(tmp_path):
     with pytest.raises(EngineUnreachable):
         run_task(TASK, data, out, RunConfig(progress=False), engine=FakeEngine(replies))
     assert len(lines(out)) == 2
-    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "127.0.0.1:9 down" in manifest["error"]
+    assert manifest["totals"] == {"cases": 2, "ok": 2, "failed": 0}
 
 
 def test_concurrency_runs_requests_in_parallel_and_loses_nothing(tmp_path):
@@ -159,3 +177,46 @@ def test_an_unexpected_error_fails_one_case_not_the_run(tmp_path):
     assert (totals.ok, totals.failed) == (2, 1)
     failed = [r for r in lines(out) if r["status"] == "failed"]
     assert failed[0]["error"] == {"type": "internal_error", "message": "ZeroDivisionError: boom"}
+
+
+def test_first_cases_all_failing_on_the_engine_stop_the_run(tmp_path):
+    data = write_data(tmp_path / "d.jsonl", 20)
+    out = tmp_path / "out"
+    engine = FakeEngine(lambda req: (_ for _ in ()).throw(EngineError("HTTP 404: not found")))
+    with pytest.raises(RunStopped, match="first 5 cases all failed on the engine") as stopped:
+        run_task(TASK, data, out, RunConfig(progress=False), engine=engine)
+    assert "HTTP 404" in str(stopped.value) and stopped.value.exit_code == ExitCode.RUN_FAILED
+    assert len(engine.requests) == 5 and len(lines(out)) == 5
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "stopped" and "first 5 cases" in manifest["error"]
+    # the server fixed: the cases that failed on the engine run again
+    engine = FakeEngine(size_from_text)
+    totals = run_task(TASK, data, out, RunConfig(progress=False), engine=engine)
+    assert (totals.ok, totals.skipped) == (20, 0)
+    assert json.loads((out / "manifest.json").read_text())["totals"]["ok"] == 20
+
+
+def test_engine_failures_after_a_success_do_not_stop_the_run(tmp_path):
+    data = write_data(tmp_path / "d.jsonl", 8)
+    replies = [size_from_text] + [EngineError("HTTP 500")] * 7
+    totals = run_task(
+        TASK, data, tmp_path / "o", RunConfig(progress=False), engine=FakeEngine(replies)
+    )
+    assert (totals.ok, totals.failed) == (1, 7)
+
+
+def test_engine_failure_limit_zero_never_stops(tmp_path):
+    data = write_data(tmp_path / "d.jsonl", 7)
+    config = RunConfig(progress=False, engine_failure_limit=0)
+    totals = run_task(TASK, data, tmp_path / "o", config, engine=FakeEngine([EngineError("x")] * 7))
+    assert totals.failed == 7
+
+
+def test_max_failures_stops_after_that_many_failed_cases(tmp_path):
+    data = write_data(tmp_path / "d.jsonl", 10, empty={1, 3, 4})
+    out = tmp_path / "out"
+    config = RunConfig(progress=False, max_failures=2)
+    with pytest.raises(RunStopped, match=r"after 2 failed cases \(--max-failures 2\).*'c3'"):
+        run_task(TASK, data, out, config, engine=FakeEngine(size_from_text))
+    assert [r["id"] for r in lines(out)] == ["c0", "c1", "c2", "c3"]
+    assert json.loads((out / "manifest.json").read_text())["status"] == "stopped"

@@ -206,6 +206,11 @@ class RunConfig(BaseModel):
     retry_failed: bool = False
     encoding: str | None = None  # data file encoding; None = UTF-8 with a reported fallback
     progress: bool = True
+    # stop the run after this many failed cases (None: never); --max-failures, --fail-fast
+    max_failures: int | None = Field(default=None, ge=1)
+    # stop the run when its first N finished cases all failed on the engine and none
+    # succeeded (a wrong server path, a bad API key, an unknown model); 0: never
+    engine_failure_limit: int = Field(default=5, ge=0)
 
 
 def run_config(

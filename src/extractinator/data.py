@@ -7,7 +7,6 @@ which the pipeline records as failed. Problems with the file raise :class:`DataE
 
 from __future__ import annotations
 
-import codecs
 import csv
 import itertools
 import json
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import DataError, DataWarning
 from .task.inputs import case_text, is_missing, kind_of, scalar_text
+from .textfiles import check_text, choose_encoding
 
 DOCUMENT = "__document__"  # a document row's pages and reader (documents.py), not a column
 FORMATS = {
@@ -33,7 +33,6 @@ FORMATS = {
     ".xls": "excel",
 }
 CHUNK_ROWS = 10_000  # rows per CSV chunk / Parquet batch
-SCAN_BYTES = 1 << 16  # bytes per block of the encoding check
 Row = tuple[int, str, dict[str, Any]]  # (row, "row 3" / "line 4" for messages, values)
 
 
@@ -148,9 +147,10 @@ def data_columns(path: Path, encoding: str | None = None) -> list[str]:
             return [str(c) for c in pd.read_excel(path, sheet_name=0, nrows=0).columns]
         except Exception as e:  # openpyxl/xlrd raise many types for damaged files
             raise DataError(f"{path}: not a readable Excel file ({_short(e)})") from None
+    check_text(path, fmt, encoding)
     with warnings.catch_warnings():  # an encoding fallback is reported when the rows are read
         warnings.simplefilter("ignore", DataWarning)
-        enc = _choose_encoding(path, encoding)
+        enc = choose_encoding(path, encoding)
     try:
         return [str(c) for c in pd.read_csv(path, nrows=0, sep=_SEP[fmt], encoding=enc)]
     except pd.errors.EmptyDataError:
@@ -188,7 +188,7 @@ def _check_columns(path: Path, needed: list[str], available: list[str], where: s
     """Columns of a table; for JSON, the keys of the first record (``where`` names it)."""
     for col in needed:
         if col not in available:
-            shown = ", ".join(repr(c) for c in available[:30])
+            shown = ", ".join(repr(_short_name(c)) for c in available[:30])
             more = f" and {len(available) - 30} more" if len(available) > 30 else ""
             at = f"{where}: " if where else ""
             raise DataError(f"{path}: {at}no column {col!r} (available: {shown}{more})")
@@ -203,57 +203,13 @@ def _records(path: Path, needed: list[str], encoding: str | None) -> Iterator[Ro
     _check_file(path)
     if fmt in ("parquet", "excel"):
         return _parquet(path, needed) if fmt == "parquet" else _excel(path, needed)
-    enc = _choose_encoding(path, encoding)
+    check_text(path, fmt, encoding)
+    enc = choose_encoding(path, encoding)
     if fmt == "json":
         return _json(path, needed, enc)
     if fmt == "jsonl":
         return _jsonl(path, needed, enc)
     return _csv(path, needed, enc, _SEP[fmt])
-
-
-def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
-    """(offset, byte) of the first byte that does not decode, or None."""
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    with path.open("rb") as f:
-        pos = 0
-        if codecs.lookup(encoding).name == "utf-8" and f.read(3) == codecs.BOM_UTF8:
-            pos = 3
-        f.seek(pos)
-        while True:
-            chunk = f.read(SCAN_BYTES)
-            pending = len(decoder.getstate()[0])
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as e:
-                return pos - pending + e.start, e.object[e.start]
-            if not chunk:
-                return None
-            pos += len(chunk)
-
-
-def _choose_encoding(path: Path, encoding: str | None) -> str:
-    """The given encoding (checked), else UTF-8 (BOM tolerated), else cp1252 with a warning."""
-    if encoding is not None:
-        try:
-            bad = _first_bad_byte(path, encoding)
-        except LookupError:
-            raise DataError(f"{path}: unknown encoding {encoding!r}") from None
-        if bad is not None:
-            raise DataError(
-                f"{path}: byte 0x{bad[1]:02X} at offset {bad[0]} is not valid {encoding}"
-            )
-        return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
-    bad = _first_bad_byte(path, "utf-8")
-    if bad is None:
-        return "utf-8-sig"
-    fallback = "cp1252" if _first_bad_byte(path, "cp1252") is None else "latin-1"
-    warnings.warn(
-        f"{path}: not valid UTF-8 (byte 0x{bad[1]:02X} at offset {bad[0]}); read as "
-        f"{fallback} instead (pass --encoding / encoding= to choose another)",
-        DataWarning,
-        stacklevel=4,
-    )
-    return fallback
 
 
 def _csv(path: Path, needed: list[str], enc: str, sep: str) -> Iterator[Row]:
@@ -285,7 +241,7 @@ def _json(path: Path, needed: list[str], enc: str) -> Iterator[Row]:
         data = json.loads(path.read_text(encoding=enc))
     except json.JSONDecodeError as e:
         raise DataError(
-            f"{path}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+            f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})"
         ) from None
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON list of records (objects), got {kind_of(data)}")
@@ -307,7 +263,7 @@ def _jsonl(path: Path, needed: list[str], enc: str) -> Iterator[Row]:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
                 raise DataError(
-                    f"{path}: line {lineno}: not valid JSON ({e.msg} at column {e.colno})"
+                    f"{path}: line {lineno}: not valid JSON (column {e.colno}: {_json_msg(e)})"
                 ) from None
             if not isinstance(rec, dict):
                 raise DataError(f"{path}: line {lineno} is {kind_of(rec)}, not an object")
@@ -399,6 +355,15 @@ def row_id_of(values: Any, column: str, where: str) -> str:
     if not value:
         raise DataError(f"{where}: empty id in column {column!r}")
     return value
+
+
+def _json_msg(e: json.JSONDecodeError) -> str:
+    """json's message without its dangling "at" ("Invalid control character at")."""
+    return e.msg.removesuffix(" at")
+
+
+def _short_name(column: str, limit: int = 40) -> str:
+    return column if len(column) <= limit else column[: limit - 1] + "…"
 
 
 def _short(e: BaseException) -> str:

@@ -62,6 +62,11 @@ KNOWN_MODELS: dict[str, ModelSpec] = {
 
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
 _BLOCK = 8 * 1024 * 1024
+# what to do about a damaged cached model (ensure_model assembles a missing one on use)
+REASSEMBLE = (
+    "delete it: it is assembled again from the installed parts on next use "
+    "(`extractinator models` does that for the default model)"
+)
 
 
 def default_model_path(spec: ModelSpec = DEFAULT_MODEL) -> Path:
@@ -135,8 +140,7 @@ def verify_model(
     size = path.stat().st_size
     if size != spec.size:
         raise ModelError(
-            f"{path}: wrong size for {spec.name} ({size} bytes, expected {spec.size}); "
-            "delete it and run `extractinator models --assemble`"
+            f"{path}: wrong size for {spec.name} ({size} bytes, expected {spec.size}); {REASSEMBLE}"
         )
     if not full and _stamp_matches(path, spec.sha256):
         return
@@ -144,7 +148,7 @@ def verify_model(
     if digest != spec.sha256:
         raise ModelError(
             f"{path}: checksum mismatch for {spec.name} (sha256 {digest[:16]}…, expected "
-            f"{spec.sha256[:16]}…); delete it and run `extractinator models --assemble`"
+            f"{spec.sha256[:16]}…); {REASSEMBLE}"
         )
     _write_stamp(path, digest)
 

@@ -16,7 +16,7 @@ from typing import Any
 from .config import RunConfig
 from .data import Case, count_rows, read_cases
 from .engines import Engine, create_engine
-from .errors import EngineUnreachable
+from .errors import EngineUnreachable, ExtractinatorError, RunStopped
 from .pipeline import CompiledTask, extract_case
 from .progress import RunProgress
 from .prompt import template_hash
@@ -65,6 +65,43 @@ class RunTotals:
         )
 
 
+class FailureGuard:
+    """Stops a run whose cases keep failing: after ``config.max_failures`` failed cases,
+    and when the first ``config.engine_failure_limit`` finished cases all failed on the
+    engine with none ok (a wrong server path, a bad key, an unknown model: every later
+    case would fail the same way)."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.max_failures = config.max_failures
+        self.engine_limit = config.engine_failure_limit
+        self.ok = 0
+        self.failed = 0
+        self.engine_failed = 0
+
+    def check(self, record: Record) -> None:
+        """Count one finished case; RunStopped when the run should not go on."""
+        if record.ok:
+            self.ok += 1
+            return
+        self.failed += 1
+        error = record.error
+        engine = error is not None and error.type == "engine_error"
+        self.engine_failed += engine
+        what = f"{error.type}: {error.message}" if error else "failed"
+        if self.ok == 0 and self.failed == self.engine_limit == self.engine_failed:
+            raise RunStopped(
+                f"stopped: the first {self.failed} cases all failed on the engine and none "
+                f"succeeded (the last, case {record.id!r}: {what}); check the server URL, "
+                "--model and --api-key, then rerun (these cases run again)"
+            )
+        if self.max_failures is not None and self.failed >= self.max_failures:
+            raise RunStopped(
+                f"stopped after {self.failed} failed case{'s' if self.failed > 1 else ''} "
+                f"(--max-failures {self.max_failures}); the last, case {record.id!r}: {what}; "
+                "finished cases are saved: rerun to resume"
+            )
+
+
 async def process_cases(
     compiled: CompiledTask,
     cases: Iterable[Case],
@@ -79,6 +116,7 @@ async def process_cases(
     """Feed cases to ``concurrency`` workers; each finished record goes to ``on_record``
     at once (in completion order). Cases whose key is in ``skip_keys`` are not run."""
     totals = RunTotals()
+    guard = FailureGuard(config)
     started = time.perf_counter()
     concurrency = config.engine.total_concurrency
     queue: asyncio.Queue[Case | None] = asyncio.Queue(maxsize=concurrency * 2)
@@ -107,6 +145,7 @@ async def process_cases(
             totals.add(record)
             if progress:
                 progress.advance(record.ok)
+            guard.check(record)
 
     async def produce() -> None:
         for case in cases:
@@ -187,79 +226,131 @@ def run_cases(
     examples_for: ExamplesFor | None = None,
 ) -> RunTotals:
     """The whole run: records to OUTDIR/records.jsonl (resumable), manifest, exports.
-    An engine passed in is left open (reuse it); one made here is closed."""
+    One process writes into OUTDIR at a time (its lock). An engine passed in is left open
+    (reuse it); one made here is closed. The manifest says how the run ended: ``finished``,
+    ``stopped`` (its cases kept failing), ``failed`` (with ``error``) or ``interrupted``."""
     config = config or RunConfig()
     compiled = CompiledTask(task)
     rundir = RunDir(outdir)
     case_iter = iter(cases)
-    first = next(case_iter, None)
-    own_engine = engine is None
-    engine = engine or create_engine(config.engine)
+    first = next(case_iter, None)  # a data problem shows before the model loads
+    rundir.lock()
     try:
+        own_engine = engine is None
+        engine = engine or create_engine(config.engine)
+        run = _Run(compiled, rundir, config, engine, total, task_source, data_info)
+        try:
+            return asyncio.run(run.execute(_chain(first, case_iter), examples_for, own_engine))
+        finally:
+            rundir.close()
+    finally:
+        rundir.unlock()
+
+
+@dataclass
+class _Run:
+    """One run into a locked run directory, inside one event loop."""
+
+    compiled: CompiledTask
+    rundir: RunDir
+    config: RunConfig
+    engine: Engine
+    total: int | None
+    task_source: str | None
+    data_info: dict[str, Any] | None
+
+    async def execute(
+        self, cases: Iterable[Case], examples_for: ExamplesFor | None, own_engine: bool
+    ) -> RunTotals:
+        try:
+            manifest = await self._start()
+            try:
+                totals = await self._process(cases, manifest, examples_for)
+            except BaseException as e:
+                _record_end(self.rundir, manifest, e)
+                raise
+            manifest.update(status="finished", ended=_now(), totals=_dir_totals(self.rundir))
+            manifest.setdefault("runs", []).append(
+                {"started": manifest["started"], **asdict(totals)}
+            )
+            self.rundir.write_manifest(manifest)
+            return totals
+        finally:
+            if own_engine:
+                await self.engine.aclose()
+
+    async def _start(self) -> dict[str, Any]:
+        """Check the directory's run against this one and write the manifest."""
+        identify = getattr(self.engine, "identify", None)
+        if identify is not None:  # the model's identity as the server reports it
+            await identify()
+        task = self.compiled.task
         identity = {
-            "task_fingerprint": compiled.fingerprint,
-            "model_id": engine.model_id,
+            "task_fingerprint": self.compiled.fingerprint,
+            "model_id": self.engine.model_id,
             "prompt_template": template_hash(),
         }
-        rundir.prepare(identity, overwrite=config.overwrite)
-        done = rundir.done_keys(include_failed=not config.retry_failed)
+        self.rundir.prepare(identity, overwrite=self.config.overwrite)
         manifest: dict[str, Any] = {
             **identity,
             "status": "running",
             "started": _now(),
-            "task": {"name": task.name, "source": task_source, "definition": task.model_dump()},
-            "data": data_info or {"rows": total},
-            "engine": engine.describe(),
-            "config": config.model_dump(mode="json", exclude={"engine": {"api_key"}}),
+            "task": {
+                "name": task.name,
+                "source": self.task_source,
+                "definition": task.model_dump(),
+            },
+            "data": self.data_info or {"rows": self.total},
+            "engine": self.engine.describe(),
+            "config": self.config.model_dump(mode="json", exclude={"engine": {"api_key"}}),
             "versions": package_versions(),
         }
-        previous = rundir.read_manifest()
+        previous = self.rundir.read_manifest()
         if previous and previous.get("runs"):
             manifest["runs"] = previous["runs"]
-        rundir.write_manifest(manifest)
-        all_cases = _chain(first, case_iter)
-        with RunProgress(total, enabled=config.progress, label=task.name) as progress:
-            closer = engine if own_engine else None
-            own_engine = False  # from here on it is closed inside the event loop
-            try:
-                totals = asyncio.run(
-                    _process_and_close(
-                        process_cases(
-                            compiled,
-                            all_cases,
-                            engine,
-                            config,
-                            rundir.append,
-                            skip_keys=done,
-                            progress=progress,
-                            examples_for=examples_for,
-                        ),
-                        closer,
-                    )
-                )
-            except BaseException:
-                manifest.update(status="interrupted", ended=_now())
-                rundir.write_manifest(manifest)
-                raise
-        rundir.close()
-        rundir.export()
-        manifest.update(status="finished", ended=_now(), totals=_dir_totals(rundir))
-        manifest.setdefault("runs", []).append({"started": manifest["started"], **asdict(totals)})
-        rundir.write_manifest(manifest)
+        self.rundir.write_manifest(manifest)
+        return manifest
+
+    async def _process(
+        self, cases: Iterable[Case], manifest: dict[str, Any], examples_for: ExamplesFor | None
+    ) -> RunTotals:
+        done = self.rundir.done_keys(include_failed=not self.config.retry_failed)
+        label = self.compiled.task.name
+        with RunProgress(self.total, enabled=self.config.progress, label=label) as progress:
+            totals = await process_cases(
+                self.compiled,
+                cases,
+                self.engine,
+                self.config,
+                self.rundir.append,
+                skip_keys=done,
+                progress=progress,
+                examples_for=examples_for,
+            )
+        self.rundir.close()
+        self.rundir.export()
         return totals
-    finally:
-        rundir.close()
-        if own_engine:
-            asyncio.run(engine.aclose())
 
 
-async def _process_and_close(work: Any, engine: Engine | None) -> RunTotals:
+def _record_end(rundir: RunDir, manifest: dict[str, Any], e: BaseException) -> None:
+    """Write how a run ended early into its manifest; a manifest that cannot be written
+    (a full disk) is logged, and the error that ended the run is the one reported."""
+    if isinstance(e, RunStopped):
+        status = "stopped"
+    elif isinstance(e, Exception):
+        status = "failed"
+    else:  # Ctrl-C, a cancelled studio run
+        status = "interrupted"
+    manifest.update(status=status, ended=_now())
+    if status != "interrupted":
+        message = str(e) if isinstance(e, ExtractinatorError) else f"{type(e).__name__}: {e}"
+        manifest["error"] = " ".join(message.split())
+    rundir.close()
     try:
-        result: RunTotals = await work
-        return result
-    finally:
-        if engine is not None:
-            await engine.aclose()
+        manifest["totals"] = _dir_totals(rundir)
+        rundir.write_manifest(manifest)
+    except (OSError, ExtractinatorError) as err:
+        log.error("%s: cannot record how the run ended (%s)", rundir.manifest_path, err)
 
 
 def _chain(first: Case | None, rest: Iterable[Case]) -> Iterable[Case]:

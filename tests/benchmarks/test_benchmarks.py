@@ -16,7 +16,7 @@ from fakes import FakeEngine
 from paths import REPO
 
 BENCHMARKS = REPO / "benchmarks"
-TASK = REPO / "examples" / "radiology_task.yaml"
+TASK = REPO / "tests" / "fixtures" / "radiology_plain_task.yaml"  # scripted answers
 DATA = REPO / "examples" / "radiology_reports.csv"
 ANSWER = '{"nodule_present": true, "largest_nodule_mm": 8, "side": "right"}'
 

@@ -1,4 +1,4 @@
-"""The command line: one-line errors with exit code 2 for bad input (no model needed)."""
+"""The command line: one-line errors with the documented exit codes (no model needed)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from extractinator.cli import main
+from extractinator.errors import ExitCode
 
 
 def cli(*args, cwd=None):
@@ -32,8 +33,8 @@ def task_file(tmp_path):
     return path
 
 
-def assert_one_line_error(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
+def assert_one_line_error(proc, *needles, code=ExitCode.INPUT):
+    assert proc.returncode == code, proc.stderr
     err = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(err) == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -82,7 +83,7 @@ def test_unreachable_server_names_the_url(tmp_path, task_file):
         url,
         "--no-progress",
     )
-    assert_one_line_error(proc, "127.0.0.1:9")
+    assert_one_line_error(proc, "127.0.0.1:9", code=ExitCode.ENGINE)
 
 
 def test_model_file_that_is_not_gguf(tmp_path, task_file):
@@ -108,3 +109,60 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("run", "demo", "models"):
         assert command in result.output
+
+
+def test_a_warning_is_one_line_without_python_source(tmp_path):
+    from click.testing import CliRunner
+
+    from servers import Reply, StubServer
+
+    task = tmp_path / "t.yaml"
+    task.write_text("name: t\ndescription: d\nfields:\n  n: {type: integer}\n")
+    data = tmp_path / "latin1.csv"
+    data.write_bytes("text\ncaf\xe9 met 2 noduli\n".encode("latin-1"))
+    choice = {"index": 0, "message": {"role": "assistant", "content": '{"n": 2}'}}
+    reply = Reply(200, {"choices": [choice | {"finish_reason": "stop"}]})
+    with StubServer([reply]) as stub:
+        args = ["run", task, data, "--out", tmp_path / "o", "--no-progress", "--engine"]
+        args += ["openai", "--model", "m", "--base-url", f"{stub.url}/v1"]
+        result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"WARNING: {data}: not valid UTF-8 (byte 0xE9 at offset 8); read as cp1252 instead "
+        "(pass --encoding / encoding= to choose another)"
+    ]
+
+
+def test_os_errors_and_missing_packages_read_as_one_line():
+    from extractinator.cli.main import missing_package_message, os_error_message
+
+    gone = FileNotFoundError(2, "No such file or directory", "/data/x.md")
+    assert os_error_message(gone) == (
+        "/data/x.md: no such file or directory (check the path, permissions and free space)"
+    )
+    extra = ModuleNotFoundError("No module named 'seqeval'", name="seqeval")
+    assert missing_package_message(extra, "dragon") == (
+        "`extractinator dragon` needs the dragon extra (module 'seqeval' is not installed): "
+        "pip install 'extractinator[dragon]'"
+    )
+    other = ModuleNotFoundError("No module named 'frob.x'", name="frob.x")
+    assert "package 'frob'" in missing_package_message(other, None)
+
+
+def test_an_os_error_in_a_command_is_one_line_and_exit_6(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import extractinator.reports.evaluate as evaluate
+
+    def fail(*a, **k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "evaluation"))
+
+    monkeypatch.setattr(evaluate, "evaluate_run", fail)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("id,n\n1,2\n")
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path), str(labels)])
+    assert result.exit_code == ExitCode.SYSTEM
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'evaluation'}: permission denied (check the path, permissions "
+        "and free space)"
+    ]

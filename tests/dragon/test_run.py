@@ -216,3 +216,29 @@ def test_an_evenly_spaced_sample_spreads_over_the_whole_set():
     assert evenly_spaced(list(range(10)), 4) == [0, 2, 5, 7]
     assert evenly_spaced(list(range(3)), 5) == [0, 1, 2]
     assert evenly_spaced(list(range(150)), 20)[-1] == 142
+
+
+def test_a_null_regression_answer_counts_as_a_fallback():
+    j = job("Task106")
+    inv = inventory(j)
+    entry = derive_entry(j, inv)
+    answered_null = Record(id="x", row=0, status="ok", output={"label_1": None})
+    assert to_prediction(answered_null, j.test[0], j, entry, inv) == (inv.medians[0], True)
+
+
+def test_training_labels_of_the_wrong_type_never_become_few_shot_answers(caplog):
+    from extractinator.dragon.fewshot import FewShotSelector
+
+    j = job("Task101")
+    entry = derive_entry(j, inventory(j))
+    good = len(j.labelled)
+    j.labelled[0][j.label_name] = "maybe"  # a damaged label (DragonJob keeps the dicts)
+    j.labelled[1][j.label_name] = 1
+    selector = FewShotSelector(j, entry, 3)
+    assert len(selector.pool) == good - 2
+    assert all(isinstance(output["label_1"], bool) for _, output in selector.pool)
+    uid = j.labelled[0]["uid"]
+    assert selector.refused[0] == (
+        f"uid {uid}: field 'label_1': Input should be a valid boolean (got 'maybe')"
+    )
+    assert "2 training labels do not fit the task's fields" in caplog.text

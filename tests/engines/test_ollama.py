@@ -80,6 +80,7 @@ def test_request_body_is_the_native_wire_format() -> None:
         "messages": [{"role": "system", "content": "Extract."},
                      {"role": "user", "content": "Two."}],
         "stream": False,
+        "truncate": False,
         "format": SCHEMA,
         "options": {"num_ctx": 4096, "num_predict": 99, "temperature": 0.1, "seed": 7,
                     "top_k": 20},
@@ -94,7 +95,7 @@ def test_optional_fields_are_left_out() -> None:
         engine = engine_for(stub.url)
         generate(engine, GenerationRequest(messages=MESSAGES, seed=None))
     body = stub.requests[0].body
-    assert set(body) == {"model", "messages", "stream", "options"}
+    assert set(body) == {"model", "messages", "stream", "truncate", "options"}
     assert body["options"] == {"num_ctx": 8192, "num_predict": 512, "temperature": 0.0}
     assert "Authorization" not in stub.requests[0].headers
 
@@ -195,7 +196,7 @@ def test_unreachable_names_the_url() -> None:
 def test_identity_and_protocol() -> None:
     engine = engine_for("http://127.0.0.1:11434/", options={"num_ctx": 2048}, api_key="secret")
     assert isinstance(engine, Engine)
-    assert engine.model_id == "ollama:qwen3:0.6b@http://127.0.0.1:11434"
+    assert engine.model_id == "ollama:qwen3:0.6b"  # the model, not where it is served
     assert engine.context_size == 2048
     assert "secret" not in json.dumps(engine.describe())
     assert asyncio.run(engine.count_tokens(GenerationRequest(messages=MESSAGES))) is None
@@ -224,3 +225,127 @@ def test_mock_transport_parses_concurrent_requests() -> None:
 
     results = asyncio.run(go())
     assert [json.loads(r.text)["n"] for r in results] == [0, 1, 2, 3] and len(seen) == 4
+
+
+# --- a prompt longer than num_ctx: never a silent, plausible answer ----------------------
+
+TASK_YAML = """name: t
+description: Geef het aantal noduli.
+fields:
+  n: {type: integer}
+"""
+
+
+def truncating_ollama(num_ctx: int, style: str):
+    """A scripted Ollama that cuts prompts longer than num_ctx (about 4 characters per
+    token, as its tokenizer would count) and answers 200 OK: ``old`` keeps num_ctx tokens,
+    ``half`` keeps num_ctx/2 + 2 (releases since 2026), ``refuses`` honours truncate:false."""
+
+    def respond(seen):
+        chars = sum(len(m["content"]) for m in seen.body["messages"])
+        tokens = chars // 4
+        if tokens <= num_ctx:
+            return Reply(200, chat_response('{"n": 1}', prompt_eval_count=tokens, eval_count=7))
+        if style == "refuses" and seen.body.get("truncate") is False:
+            inner = {"error": {"code": 400, "type": "exceed_context_size_error",
+                               "message": f"request ({tokens} tokens) exceeds the available "
+                               f"context size ({num_ctx} tokens), try increasing it",
+                               "n_prompt_tokens": tokens, "n_ctx": num_ctx}}  # fmt: skip
+            return Reply(400, {"error": json.dumps(inner)})
+        kept = num_ctx if style == "old" else num_ctx // 2 + 2
+        return Reply(200, chat_response('{"n": 7}', prompt_eval_count=kept, eval_count=7))
+
+    return respond
+
+
+@pytest.mark.parametrize("long_at", [0, 1])
+@pytest.mark.parametrize("style", ["old", "half", "refuses"])
+def test_a_truncating_ollama_fails_the_long_case_as_context_overflow(tmp_path, style, long_at):
+    from extractinator.config import RunConfig
+    from extractinator.runner import run_task
+    from extractinator.task import load_task
+
+    (tmp_path / "t.yaml").write_text(TASK_YAML)
+    short = "Een nodus van 4 mm. " * 10
+    long = "Een nodus van 4 mm in de rechter onderkwab, verder geen afwijkingen. " * 200
+    data = tmp_path / "d.jsonl"
+    texts = [short, short, short]
+    texts[long_at] = long
+    data.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    num_ctx = 2048  # the long case is ~3500 tokens at 4 characters per token
+    with StubServer(responder=truncating_ollama(num_ctx, style)) as stub:
+        config = RunConfig(
+            progress=False, engine=OllamaConfig(model="m", base_url=stub.url, n_ctx=num_ctx)
+        )
+        totals = run_task(load_task(tmp_path / "t.yaml"), data, tmp_path / "out", config)
+    records = [json.loads(x) for x in (tmp_path / "out" / "records.jsonl").read_text().splitlines()]
+    by_row = {r["row"]: r for r in records}
+    assert (totals.ok, totals.failed) == (2, 1)
+    cut = by_row[long_at]
+    assert cut["status"] == "failed" and cut["error"]["type"] == "context_overflow"
+    assert "2048" in cut["error"]["message"] and "--n-ctx" in cut["error"]["message"]
+    assert all(r["output"] == {"n": 1} for r in records if r["row"] != long_at)
+    assert all(r.body["truncate"] is False for r in stub.requests)
+    if long_at == 1:  # learned from the first answer: the long prompt is not even sent
+        assert len(stub.requests) == 2
+
+
+def test_prompts_of_varied_density_are_not_taken_for_cut_ones() -> None:
+    """Ollama's counts vary per prompt (2.8-4.6 characters per token): none is an overflow."""
+    per_char = iter([1 / 4.0, 1 / 2.8, 1 / 4.6, 1 / 3.5, 1 / 4.6, 1 / 2.8] * 3)
+
+    def respond(seen):
+        chars = sum(len(m["content"]) for m in seen.body["messages"])
+        count = int(chars * next(per_char))
+        return Reply(200, chat_response(prompt_eval_count=count, eval_count=5))
+
+    texts = ["Kort verslag.", "Een nodus van 4 mm. " * 40, "x" * 900, "Geen afwijkingen. " * 90]
+    with StubServer(responder=respond) as stub:
+        engine = engine_for(stub.url, n_ctx=4096)
+        reqs = [GenerationRequest(messages=[*MESSAGES[:1], Message(role="user", content=t)])
+                for t in texts * 4]  # fmt: skip
+        results = generate(engine, *reqs)
+    assert len(results) == 16
+
+
+def test_a_context_that_fills_up_while_answering_is_an_overflow() -> None:
+    full = chat_response('{"n": 3}', prompt_eval_count=2000, eval_count=48)
+    with StubServer([Reply(200, full)]) as stub:
+        engine = engine_for(stub.url, n_ctx=2048)
+        with pytest.raises(EngineError, match=r"2000 tokens evaluated.*48 tokens.*2048 tokens"):
+            generate(engine, GenerationRequest(messages=MESSAGES))
+
+
+def test_identity_is_the_model_and_its_digest_not_the_url() -> None:
+    tags = {"/api/tags": {"models": [
+        {"name": "other:latest", "model": "other:latest", "digest": "f" * 64},
+        {"name": "qwen3:latest", "model": "qwen3:latest", "digest": "ab12" * 16},
+    ]}}  # fmt: skip
+    with StubServer([Reply(200, chat_response())], get_bodies=tags) as stub:
+        ids = []
+        for url in (stub.url, stub.url.replace("127.0.0.1", "localhost")):
+            engine = engine_for(url, model="qwen3")
+            asyncio.run(engine.identify())
+            ids.append(engine.model_id)
+    assert ids == ["ollama:qwen3:latest@sha256:ab12ab12ab12ab12"] * 2
+
+
+def test_identify_an_unreachable_ollama_names_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(EngineUnreachable, match=f"{url}/api/tags"):
+        asyncio.run(engine_for(url).identify())
+
+
+def test_a_count_without_the_cached_prefix_does_not_fail_a_short_case() -> None:
+    """Some releases counted only the prompt tokens not served from the cache."""
+    counts = iter([400, 40, 40])  # the first whole, then only the case's own tokens
+
+    def respond(seen):
+        return Reply(200, chat_response(prompt_eval_count=next(counts), eval_count=5))
+
+    system = Message(role="system", content="Extraheer de noduli. " * 70)
+    with StubServer(responder=respond) as stub:
+        engine = engine_for(stub.url, n_ctx=8192)
+        reqs = [GenerationRequest(messages=[system, Message(role="user", content=f"Case {i}.")])
+                for i in range(3)]  # fmt: skip
+        assert len(generate(engine, *reqs)) == 3

@@ -224,9 +224,9 @@ def test_dropped_connection_and_timeout_are_retried() -> None:
         generate(engine_for(stub.url), request())
     assert len(stub.requests) == 2
     stub = StubServer([Reply(delay=1.0, body=completion())])
-    with stub, pytest.raises(EngineError, match="timed out"):
-        generate(engine_for(stub.url, http_retries=1, timeout=0.2), request())
-    assert len(stub.requests) == 2
+    with stub, pytest.raises(EngineError, match=r"sent no answer within 0.2 s \(2 attempts\)"):
+        generate(engine_for(stub.url, http_retries=4, timeout=0.2), request())
+    assert len(stub.requests) == 2  # a timeout is sent again once, not http_retries times
 
 
 YES_NO_OPTIONS = {"answer": ['"yes"', '"no"']}
@@ -335,7 +335,7 @@ def test_request_body_auth_and_describe(monkeypatch: pytest.MonkeyPatch) -> None
         "response_format": {"type": "json_object", "schema": COUNT},
     }  # fmt: skip
     assert "sk-secret" not in json.dumps(engine.describe())
-    assert engine.model_id == f"openai:m@{stub.url}" and engine.context_size is None
+    assert engine.model_id == "openai:m" and engine.context_size is None
 
 
 def test_response_parsing() -> None:
@@ -463,3 +463,51 @@ def test_real_server_long_case_is_split_once_the_context_is_known(
     assert record.ok and record.chunks and record.chunks >= 2
     errors = [e["type"] for e in record.extra.get("chunk_errors", [])]
     assert "context_overflow" not in errors
+
+
+# --- identity: the model, not the URL --------------------------------------------------
+
+
+def test_identity_asks_the_server_which_model_it_serves() -> None:
+    models = {"/models": {"object": "list", "data": [{"id": "/models/qwen-7b-q4.gguf"}]}}
+    with StubServer([Reply(200, completion())], get_bodies=models) as stub:
+        named = engine_for(stub.url)
+        unnamed = OpenAIEngine(OpenAIConfig(base_url=stub.url), backoff=FAST)
+        for engine in (named, unnamed):
+            asyncio.run(engine.identify())
+    assert named.model_id == "openai:m@/models/qwen-7b-q4.gguf"
+    assert unnamed.model_id == "openai:/models/qwen-7b-q4.gguf"
+
+
+def test_identify_an_unreachable_server_names_the_url() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(EngineUnreachable, match=f"{url}/models"):
+        asyncio.run(engine_for(url).identify())
+
+
+def test_a_run_resumes_when_the_same_model_is_served_from_another_url(tmp_path) -> None:
+    from extractinator.config import RunConfig
+    from extractinator.runner import run_task
+    from extractinator.task import Task
+
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "description": "d",
+            "fields": {"answer": {"type": "enum", "values": ["yes", "no"]}},
+        }
+    )
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"text": f"case {i}"}) + "\n" for i in range(4)))
+    out = tmp_path / "out"
+    models = {"/v1/models": {"object": "list", "data": [{"id": "m"}]}}
+    with StubServer([Reply(200, completion())], get_bodies=models) as stub:
+        for url, limit in ((f"{stub.url}/v1", 2), (f"http://localhost:{stub.port}/v1", None)):
+            config = RunConfig(
+                progress=False, limit=limit, engine=OpenAIConfig(model="m", base_url=url)
+            )
+            totals = run_task(task, data, out, config)
+        assert (totals.skipped, totals.ok) == (2, 2)
+        assert len([r for r in stub.requests if r.path == "/v1/chat/completions"]) == 4
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["model_id"] == "openai:m"

@@ -37,7 +37,7 @@ class FakeServer:
 
     @property
     def model_id(self) -> str:
-        return f"openai:m@{self.base_url}"
+        return "openai:m"
 
     @property
     def context_size(self) -> int | None:
@@ -157,7 +157,7 @@ def test_a_case_error_is_the_cases_not_the_endpoints() -> None:
 def test_model_id_names_the_model_not_the_endpoints() -> None:
     a = EndpointPool(servers(2))
     b = EndpointPool(servers(3))
-    assert a.model_id == b.model_id == "openai:m@pool"
+    assert a.model_id == b.model_id == "openai:m"
 
 
 def test_config_takes_one_or_several_urls() -> None:
@@ -178,7 +178,7 @@ def test_create_engine_builds_a_pool_of_server_engines() -> None:
         "http://a:11434",
         "http://b:11434",
     ]
-    assert engine.model_id == "ollama:qwen2.5:7b@pool"
+    assert engine.model_id == "ollama:qwen2.5:7b"
 
 
 def chat_reply(text: str) -> Reply:
@@ -240,3 +240,28 @@ def test_endpoints_file_errors_name_the_file_and_line(tmp_path) -> None:
         base_urls(("http://a:8000/v1/",), good)
     with pytest.raises(ConfigError, match="cannot read"):
         base_urls((), tmp_path / "missing.txt")
+
+
+def test_endpoints_serving_different_models_are_refused() -> None:
+    from extractinator.errors import ConfigError
+
+    class Identified(FakeServer):
+        def __init__(self, url: str, served: str) -> None:
+            super().__init__(url)
+            self.served = served
+
+        @property
+        def model_id(self) -> str:
+            return f"openai:m@{self.served}"
+
+        async def identify(self) -> None:
+            return None
+
+    same = EndpointPool([Identified("http://a/v1", "q.gguf"), Identified("http://b/v1", "q.gguf")])
+    asyncio.run(same.identify())
+    assert same.model_id == "openai:m@q.gguf"
+    mixed = EndpointPool([Identified("http://a/v1", "q.gguf"), Identified("http://b/v1", "l.gguf")])
+    with pytest.raises(
+        ConfigError, match="http://a/v1 'openai:m@q.gguf', http://b/v1 'openai:m@l.gguf'"
+    ):
+        asyncio.run(mixed.identify())

@@ -75,3 +75,21 @@ def test_a_server_without_a_tokenize_api_counts_nothing_and_is_asked_once() -> N
         assert counts(engine, 3) == [None, None, None]
     assert engine.tokenizer.api == "none"
     assert len(s.requests) == 3  # the three probes, once
+
+
+def test_a_failing_tokenize_api_is_tried_once_without_retries_then_given_up() -> None:
+    with StubServer([Reply(status=500, body={"error": {"message": "tokenizer broke"}})]) as s:
+        engine = OpenAIEngine(OpenAIConfig(model="q", base_url=f"{s.url}/v1", http_retries=4))
+        assert counts(engine, 5) == [None] * 5
+    assert engine.tokenizer.api == "none"
+    assert len(s.requests) == 3  # one request per API, once; never per case
+
+
+def test_the_probe_is_kept_per_endpoint_across_engines() -> None:
+    replies = [Reply(body={"count": 42, "max_model_len": 8192})]
+    with StubServer(replies) as s:
+        first, second = engine_at(s.url), engine_at(s.url)
+        assert counts(first, 1) == [42]
+        assert second.context_size == 8192 and second.tokenizer.api == "vllm"
+        assert counts(second, 1) == [42]
+    assert [r.path for r in s.requests] == ["/tokenize", "/tokenize"]

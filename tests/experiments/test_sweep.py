@@ -70,6 +70,16 @@ def test_sweep_file_plans_one_cell_per_model_and_setting(tmp_path):
     assert Path(sweep.models[0].gguf) == tmp_path / "alpha.gguf"  # relative to the file
 
 
+def test_a_server_model_takes_the_request_timeout():
+    from extractinator.experiments.sweep import SweepFile, engine_config
+
+    model = ModelEntry.model_validate({"ollama": "q", "base_url": "http://h:1", "timeout": 42})
+    sweep = SweepFile.model_validate(
+        {"benchmark": {"dragon": str(INPUT)}, "models": [model.model_dump(exclude_none=True)]}
+    )
+    assert engine_config(sweep, model).timeout == 42
+
+
 def test_cell_names_are_readable_and_leave_defaults_out():
     model = ModelEntry.model_validate({"ollama": "qwen2.5:7b"})
     assert cell_name(CellSettings(model=model)) == "ollama-qwen2.5-7b__fewshot0__translate-off"
@@ -92,6 +102,7 @@ def test_cell_names_are_readable_and_leave_defaults_out():
         ({"grid": {"translte": [True]}}, "`grid.translte`", "unknown key"),
         ({"grid": {"prompt": ["terse"]}}, "", "'terse' is not defined under `prompts`"),
         ({"models": [{"gguf": "x.gguf", "ollama": "y"}]}, "`models.0`", "exactly one"),
+        ({"models": [{"gguf": "default", "timeout": 5}]}, "`models.0`", "`timeout` is for"),
         ({"models": ["missing.gguf"]}, "`models.0.gguf`", "not found"),
         ({"models": ["qwen9"]}, "`models.0.gguf`", "known model"),
         ({"settings": {"n_ctx": "big"}}, "`settings.n_ctx`", "integer"),

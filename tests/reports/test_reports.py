@@ -38,7 +38,7 @@ def cli(*args):
 
 
 def assert_one_line_error(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # ExitCode.INPUT
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, proc.stderr

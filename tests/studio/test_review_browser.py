@@ -51,6 +51,14 @@ def press(driver, *keys) -> None:
 
 
 def case_id(driver) -> str:
+    """The case shown; read again when the page re-renders the header while it is read."""
+    from selenium.common.exceptions import WebDriverException
+
+    for _ in range(20):
+        try:
+            return str(driver.find_element(By.ID, "case-id").text)
+        except WebDriverException:  # the node was replaced between finding and reading it
+            time.sleep(0.1)
     return str(driver.find_element(By.ID, "case-id").text)
 
 

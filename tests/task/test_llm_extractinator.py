@@ -129,7 +129,7 @@ def test_py_parser_file_is_loaded_from_the_parsers_folder(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # resolution must not depend on the working directory
     before = set(sys.modules)
-    task = load_task(TASKS / "Task002_pathology.json")
+    task = load_task(TASKS / "Task002_pathology.json", allow_task_code=True)
     assert not [m for m in set(sys.modules) - before if "pathology" in m or "legacy_parser" in m]
     f = task.fields
     assert list(f) == ["diagnosis", "grade", "tumours", "margins_free", "remarks"]
@@ -168,9 +168,8 @@ def test_py_parser_next_to_the_task_file(tmp_path: Path) -> None:
     (path.parent / "p.py").write_text(
         "from pydantic import BaseModel\nclass OutputParser(BaseModel):\n    n: int\n"
     )
-    assert dump(task_from_legacy(json.loads(path.read_text()), path).fields["n"]) == {
-        "type": "integer"
-    }
+    task = task_from_legacy(json.loads(path.read_text()), path, allow_task_code=True)
+    assert dump(task.fields["n"]) == {"type": "integer"}
 
 
 @pytest.mark.parametrize(
@@ -193,17 +192,79 @@ def test_bad_parser_files(tmp_path: Path, source: str, message: str) -> None:
     parser = path.parent / "parsers" / "bad.py"
     parser.write_text(source)
     with pytest.raises(TaskError) as e:
-        task_from_legacy(json.loads(path.read_text()), path)
+        task_from_legacy(json.loads(path.read_text()), path, allow_task_code=True)
     assert str(e.value).startswith(str(parser)) and message in str(e.value)
 
 
 def test_parser_file_not_found_names_where_it_looked(tmp_path: Path) -> None:
     path = legacy(tmp_path, {**BASE, "Parser_Format": "gone.py"})
     with pytest.raises(TaskError) as e:
-        task_from_legacy(json.loads(path.read_text()), path)
+        task_from_legacy(json.loads(path.read_text()), path, allow_task_code=True)
     msg = str(e.value)
     assert msg.startswith(f"{path}: Parser_Format: parser file not found")
     assert str(path.parent / "parsers" / "gone.py") in msg
+
+
+def test_py_parser_is_refused_without_allow_task_code_and_never_imported(tmp_path: Path) -> None:
+    path = legacy(tmp_path, {**BASE, "Parser_Format": "p.py"})
+    ran = tmp_path / "ran"
+    (path.parent / "p.py").write_text(f"open({str(ran)!r}, 'w').write('x')\n")
+    with pytest.raises(TaskError) as e:
+        load_task(path)
+    assert str(e.value) == (
+        f"{path}: Parser_Format names a Python file (p.py), which would run as code; pass "
+        "--allow-task-code if you trust this task file, or write the fields inline in "
+        "Parser_Format"
+    )
+    assert not ran.exists()
+
+
+@pytest.mark.parametrize("key", ["Example_Path", "Data_Path"])
+def test_paths_outside_the_task_folders_are_refused(tmp_path: Path, key: str) -> None:
+    secret = tmp_path / "elsewhere" / "secret.json"
+    secret.parent.mkdir()
+    secret.write_text(json.dumps([{"input": "x", "output": {"a": "geheim"}}]))
+    body = {**BASE, "Parser_Format": {"a": {"type": "str"}}, key: str(secret)}
+    path = legacy(tmp_path / "project", body)
+    with pytest.raises(TaskError, match=f"{key}: {secret} is outside the task's folder"):
+        if key == "Data_Path":
+            legacy_data_path(body, path)
+        else:
+            load_task(path)
+    for escape in ("../../elsewhere/secret.json", "../elsewhere/secret.json"):
+        with pytest.raises(TaskError, match="outside the task's folder"):
+            if key == "Data_Path":
+                legacy_data_path({**body, key: escape}, path)
+            else:
+                load_task(legacy(tmp_path / "project", {**body, key: escape}))
+    if key == "Example_Path":
+        trusted = load_task(legacy(tmp_path / "project", body), allow_task_code=True)
+        assert trusted.examples[0].output == {"a": "geheim"}
+
+
+def test_legacy_project_folders_are_allowed(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    body = {**BASE, "Parser_Format": {"a": {"type": "str"}}, "Example_Path": "ex.json"}
+    path = legacy(tmp_path / "project", body)
+    (tmp_path / "project" / "examples").mkdir()
+    (tmp_path / "project" / "examples" / "ex.json").write_text(
+        json.dumps([{"input": "t", "output": {"a": "v"}}])
+    )
+    assert load_task(path).examples[0].output == {"a": "v"}
+
+
+def test_legacy_examples_that_do_not_fit_the_fields_are_refused(tmp_path: Path) -> None:
+    body = {**BASE, "Parser_Format": {"n": {"type": "int"}}, "Example_Path": "ex.json"}
+    path = legacy(tmp_path, body)
+    (tmp_path / "examples").mkdir()
+    examples = tmp_path / "examples" / "ex.json"
+    examples.write_text(
+        json.dumps([{"input": "a", "output": {"n": 1}}, {"input": "b", "output": {"n": "veel"}}])
+    )
+    with pytest.raises(TaskError) as e:
+        load_task(path)
+    assert str(e.value).startswith(f"{examples}: example 1: field 'n': ")
+    assert "'veel'" in str(e.value)
 
 
 # --- Data_Path -----------------------------------------------------------------------
@@ -214,7 +275,10 @@ def test_legacy_data_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     path = TASKS / "Task002_pathology.json"
     data = json.loads(path.read_text())
     assert legacy_data_path(data, path) == (FIX / "data" / "reports.json").resolve()
-    assert legacy_data_path({**data, "Data_Path": "/abs/r.csv"}, path) == Path("/abs/r.csv")
+    with pytest.raises(TaskError, match="Data_Path: /abs/r.csv is outside the task's folder"):
+        legacy_data_path({**data, "Data_Path": "/abs/r.csv"}, path)
+    trusted = legacy_data_path({**data, "Data_Path": "/abs/r.csv"}, path, allow_task_code=True)
+    assert trusted == Path("/abs/r.csv")
     assert legacy_data_path({"Description": "x"}, path) is None
     with pytest.raises(TaskError, match="Data_Path must be a file name"):
         legacy_data_path({"Data_Path": 3}, path)

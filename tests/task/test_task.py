@@ -213,3 +213,103 @@ def test_fingerprint_changes_with_anything_the_model_sees():
     changed = Task.model_validate({**FULL, "description": "Other."})
     assert base.fingerprint() != changed.fingerprint()
     assert base.fingerprint() == Task.model_validate(json.loads(json.dumps(FULL))).fingerprint()
+
+
+# --- examples checked against the fields when the task loads ---------------------------
+
+EXAMPLE_TASK = """name: t
+description: d
+evidence: false
+fields:
+  nodule_present: {type: boolean}
+  size_mm: {type: number, unit: mm, nullable: true, maximum: 100}
+  side: {type: enum, values: [left, right]}
+  meds: {type: spans, labels: [MED], layout: pairs}
+  big: {type: boolean, compute: "size_mm is not None and size_mm > 10"}
+examples:
+"""
+EX_OK = {"nodule_present": True, "size_mm": 14, "side": "left", "meds": []}
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (
+            {**EX_OK, "nodule_present": "maybe"},
+            "field 'nodule_present': Input should be a valid boolean",
+        ),
+        (
+            {**EX_OK, "side": "links"},
+            "field 'side': Input should be 'left' or 'right' (got 'links')",
+        ),
+        ({**EX_OK, "size_mm": "1,4 cm"}, "an amount is given as a number in mm"),
+        ({**EX_OK, "size_mm": 140}, "field 'size_mm': Input should be less than or equal to 100"),
+        ({**EX_OK, "meds": [{"text": "x", "label": "DRUG"}]}, "field 'meds.0.label'"),
+        ({**EX_OK, "colour": "red"}, "'colour' is not a field of the task"),
+        ({k: v for k, v in EX_OK.items() if k != "side"}, "field 'side' is missing"),
+        ({**EX_OK, "big": "ja"}, "field 'big': Input should be a valid boolean"),
+    ],
+)
+def test_an_example_that_does_not_fit_the_fields_is_refused_naming_it(tmp_path, output, message):
+    path = tmp_path / "t.yaml"
+    examples = [{"input": "a", "output": EX_OK}, {"input": "b", "output": output}]
+    path.write_text(EXAMPLE_TASK + "".join(f"  - {json.dumps(e)}\n" for e in examples))
+    with pytest.raises(TaskError) as e:
+        load_task(path)
+    assert str(e.value).startswith(f"{path}: example 1: ")
+    assert message in str(e.value)
+
+
+def test_examples_with_final_values_computed_fields_and_span_layouts_load(tmp_path):
+    path = tmp_path / "t.yaml"
+    examples = [
+        {"input": "a", "output": EX_OK},
+        {"input": "b", "output": {**EX_OK, "size_mm": None, "big": False}},
+        {"input": "c", "output": {**EX_OK, "meds": [["paracetamol", "MED"]]}},
+    ]
+    path.write_text(EXAMPLE_TASK + "".join(f"  - {json.dumps(e)}\n" for e in examples))
+    assert len(load_task(path).examples) == 3
+
+
+def test_examples_file_names_the_file_and_example(tmp_path):
+    (tmp_path / "ex.jsonl").write_text(
+        json.dumps({"input": "a", "output": EX_OK})
+        + "\n"
+        + json.dumps({"input": "b", "output": {**EX_OK, "side": 3}})
+        + "\n"
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(EXAMPLE_TASK.replace("examples:\n", "examples_file: ex.jsonl\n"))
+    with pytest.raises(TaskError, match=r"ex.jsonl: example 1: field 'side'"):
+        load_task(path)
+
+
+def test_examples_file_outside_the_task_folder_is_refused_unless_trusted(tmp_path):
+    (tmp_path / "ex.jsonl").write_text(json.dumps({"input": "a", "output": EX_OK}) + "\n")
+    (tmp_path / "tasks").mkdir()
+    path = tmp_path / "tasks" / "t.yaml"
+    for named in ("../ex.jsonl", str(tmp_path / "ex.jsonl")):
+        path.write_text(EXAMPLE_TASK.replace("examples:\n", f"examples_file: {named}\n"))
+        with pytest.raises(TaskError, match="examples_file: .* is outside the task's folder"):
+            load_task(path)
+        assert len(load_task(path, allow_task_code=True).examples) == 1
+    (tmp_path / "tasks" / "link.jsonl").symlink_to(tmp_path / "ex.jsonl")
+    path.write_text(EXAMPLE_TASK.replace("examples:\n", "examples_file: link.jsonl\n"))
+    with pytest.raises(TaskError, match="outside the task's folder"):
+        load_task(path)
+
+
+def test_a_root_widens_where_an_examples_file_may_be(tmp_path):
+    """The studio's case: task files in tasks/, examples anywhere in the workdir."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "ex.jsonl").write_text(
+        json.dumps({"input": "a", "output": EX_OK}) + "\n"
+    )
+    (tmp_path / "tasks").mkdir()
+    path = tmp_path / "tasks" / "t.yaml"
+    path.write_text(EXAMPLE_TASK.replace("examples:\n", "examples_file: ../examples/ex.jsonl\n"))
+    with pytest.raises(TaskError, match="outside the task's folder"):
+        load_task(path)
+    assert len(load_task(path, root=tmp_path).examples) == 1
+    with pytest.raises(TaskError, match="outside the task's folder"):
+        load_task(path, root=tmp_path / "tasks")

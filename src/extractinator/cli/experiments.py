@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import ExitCode
+
 
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(path_type=Path))
@@ -51,7 +53,7 @@ def sweep_cmd(
     click.echo(f"results: {out}/results.md, {out}/results.csv")
     if failed:
         click.echo(f"{len(failed)} cell(s) failed: {', '.join(o.name for o in failed)}", err=True)
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.RUN_FAILED)
 
 
 def _print_board(runs_dir: Path) -> None:

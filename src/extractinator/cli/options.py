@@ -24,6 +24,7 @@ from ..errors import ConfigError
 _GEN = GenerationConfig
 _N_CTX = option_default(LlamaCppConfig, "n_ctx")
 _TIMEOUT = option_default(OpenAIConfig, "timeout")
+_ENGINE_LIMIT = option_default(RunConfig, "engine_failure_limit")
 
 
 def engine_options(f: Any) -> Any:
@@ -107,6 +108,15 @@ def engine_options(f: Any) -> Any:
         click.option(
             "--limit", default=None, type=click.IntRange(1), help="Only the first N cases."
         ),
+        click.option(
+            "--max-failures",
+            default=None,
+            type=click.IntRange(1),
+            help="Stop the run after N failed cases (finished cases are kept; rerun to "
+            f"resume). Without it a run stops only when its first {_ENGINE_LIMIT} cases all "
+            "fail on the engine.",
+        ),
+        click.option("--fail-fast", is_flag=True, help="Stop at the first failed case."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
     ]
     for opt in reversed(opts):
@@ -132,7 +142,9 @@ def base_urls(given: tuple[str, ...], endpoints_file: Path | None) -> list[str] 
         try:
             lines = endpoints_file.read_text(encoding="utf-8").splitlines()
         except OSError as e:
-            raise ConfigError(f"{endpoints_file}: cannot read the endpoints file ({e})") from e
+            raise ConfigError(
+                f"{endpoints_file}: cannot read the endpoints file ({e.strerror or e})"
+            ) from None
         for number, line in enumerate(lines, 1):
             url = line.split("#", 1)[0].strip()
             if url and not re.match(r"^https?://\S+$", url):
@@ -154,6 +166,11 @@ def base_urls(given: tuple[str, ...], endpoints_file: Path | None) -> list[str] 
 def build_config(**kw: Any) -> RunConfig:
     """The RunConfig of the shared options (and the run command's own flags)."""
     kind = kw["engine_kind"]
+    max_failures = kw.get("max_failures")
+    if kw.get("fail_fast"):
+        if max_failures not in (None, 1):
+            raise ConfigError("--fail-fast is --max-failures 1: give one of them")
+        max_failures = 1
     urls = base_urls(kw["base_url"], kw["endpoints_file"])
     if kind == "llamacpp" and urls:
         raise ConfigError(
@@ -180,6 +197,7 @@ def build_config(**kw: Any) -> RunConfig:
             "samples": kw.get("samples"),
         },
         limit=kw["limit"],
+        max_failures=max_failures,
         overwrite=kw.get("overwrite"),
         retry_failed=kw.get("retry_failed"),
         encoding=kw.get("encoding"),

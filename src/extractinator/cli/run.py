@@ -26,26 +26,54 @@ from .options import build_config, engine_options, samples_option
 @click.option(
     "--encoding", default=None, help="Data file encoding (default: UTF-8, reported fallback)."
 )
+@click.option(
+    "--allow-task-code",
+    is_flag=True,
+    help="Trust TASK_FILE: run the Python file its Parser_Format names (llm_extractinator "
+    "task files) and follow the paths it names outside its folder.",
+)
 @engine_options
 @samples_option
-def run(task_file: Path, data: Path | None, outdir: Path, **kw: Any) -> None:
+def run(task_file: Path, data: Path | None, outdir: Path, allow_task_code: bool, **kw: Any) -> None:
     """Run TASK_FILE over DATA (CSV, TSV, JSON, JSONL, Parquet, Excel) into --out."""
     from ..runner import run_task
     from ..task import load_task
 
-    task = load_task(task_file)
+    task = load_task(task_file, allow_task_code=allow_task_code)
     if data is None:
-        data = _legacy_data_path(task_file)
+        data = _legacy_data_path(task_file, allow_task_code)
     config = build_config(**kw)
     totals = run_task(task, data, outdir, config, task_source=str(task_file))
     click.echo(f"{totals.summary()} → {outdir}")
+    _fail_if_nothing_succeeded(outdir)
 
 
-def _legacy_data_path(task_file: Path) -> Path:
+def _fail_if_nothing_succeeded(outdir: Path) -> None:
+    """Exit RUN_FAILED when the run holds cases and none of them succeeded."""
+    from ..errors import RunStopped
+    from ..sink import RunDir
+
+    ok = failed = 0
+    first = None
+    for record in RunDir(outdir).latest_records():
+        if record.ok:
+            ok += 1
+        else:
+            failed += 1
+            first = first or record
+    if failed and not ok and first is not None:
+        error = f"{first.error.type}: {first.error.message}" if first.error else "failed"
+        raise RunStopped(
+            f"every case failed ({failed}); the first, case {first.id!r}: {error}; "
+            f"see {outdir / 'records.jsonl'}"
+        )
+
+
+def _legacy_data_path(task_file: Path, allow_task_code: bool) -> Path:
     from ..task.llm_extractinator import legacy_data_path
     from ..task.load import read_mapping
 
-    path = legacy_data_path(read_mapping(task_file), task_file)
+    path = legacy_data_path(read_mapping(task_file), task_file, allow_task_code=allow_task_code)
     if path is None:
         raise click.UsageError("give DATA (the task file names no Data_Path)")
     return path

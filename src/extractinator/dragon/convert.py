@@ -20,6 +20,7 @@ from typing import Any
 
 from ..align import align_spans
 from ..records import Record
+from ..task.examples import example_problem
 from .jobs import DragonJob
 from .library import LibraryEntry
 
@@ -154,9 +155,9 @@ def to_prediction(
         elif "regression" in kind:
             if isinstance(got, (int, float)) and not isinstance(got, bool):
                 values.append(float(got))
-            else:
+            else:  # no answer (null, or a failed case): the training median, counted
                 values.append(inv.medians[min(i, len(inv.medians) - 1)])
-                fallback = fallback or got is not None
+                fallback = True
         else:
             known = inv.classes[min(i, len(inv.classes) - 1)]
             label = _match_class(got, entry, known) if out else None
@@ -167,6 +168,12 @@ def to_prediction(
     if kind.startswith("multi_label"):
         return values, fallback
     return values[0], fallback
+
+
+def label_problem(output: dict[str, Any], entry: LibraryEntry) -> str | None:
+    """Why a training label, as the task's output, would be a wrong few-shot answer (a
+    label of the wrong type, a value the fields do not allow); None when it fits."""
+    return example_problem(entry.task, output)
 
 
 def label_to_output(

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..data import Case
 from ..task.spec import Example
-from .convert import case_text, label_to_output
+from .convert import case_text, label_problem, label_to_output
 from .jobs import DragonJob
 from .library import LibraryEntry
 
@@ -23,11 +23,26 @@ class FewShotSelector:
 
         self.k = k
         pool: list[tuple[str, dict[str, Any]]] = []
+        refused: list[str] = []
         for case in job.labelled:
             output = label_to_output(case[job.label_name], case, job, entry)
             if output is None:
                 continue
+            problem = label_problem(output, entry)
+            if problem is not None:  # a wrong answer must not become an example
+                refused.append(f"uid {case.get('uid')}: {problem}")
+                continue
             pool.append((case_text(case, job, entry), output))
+        self.refused = refused
+        if refused:
+            log.warning(
+                "%s: %d training label%s do not fit the task's fields and are not used as "
+                "few-shot examples (the first, %s)",
+                job.task_name,
+                len(refused),
+                "s" if len(refused) > 1 else "",
+                refused[0],
+            )
         if not pool and job.labelled:
             log.warning(
                 "%s: few-shot examples unavailable: the task has fields that the labels do "

@@ -2,7 +2,10 @@
 
 Transient failures (HTTP 408/429/5xx, timeouts, connection resets, refused connections) are
 retried with exponential backoff and jitter, honouring ``Retry-After``; a request is sent at
-most ``retries + 1`` times. Any other response is handed back to the engine to interpret.
+most ``retries + 1`` times. A request that got no answer within the timeout is sent once more
+at most (a server that hangs would otherwise hold a case for ``retries + 1`` timeouts), with
+a warning each time, so a hanging server never stalls a run without a word. Any other
+response is handed back to the engine to interpret.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from typing import Any
 import httpx
 
 from ..config import ServerConfig
-from ..errors import EngineConnectionLost, EngineError, EngineUnreachable
+from ..errors import ConfigError, EngineConnectionLost, EngineError, EngineUnreachable
 
 log = logging.getLogger(__name__)
 
 _NOT_RETRIED_5XX = frozenset({501, 505})
+TIMEOUT_RETRIES = 1  # a request that timed out is sent again at most this many times
 
 
 def is_retryable_status(status: int) -> bool:
@@ -92,7 +96,7 @@ def error_text(response: httpx.Response) -> str:
 
 def check_base_url(base_url: str) -> None:
     if not re.match(r"^https?://[^/\s]+", base_url):
-        raise EngineError(f"base URL {base_url!r} must start with http:// or https://")
+        raise ConfigError(f"base URL {base_url!r} must start with http:// or https://")
 
 
 def make_client(
@@ -171,11 +175,20 @@ class RetryingPoster:
             return None
         return f"HTTP {response.status_code}: {one_line(error_text(response), 120)}"
 
-    async def get_json(self, url: str, timeout: float = 10.0) -> dict[str, Any] | None:
-        """One GET (no retries): the JSON object answered with 2xx, else None."""
+    async def get_json(
+        self, url: str, timeout: float = 10.0, *, unreachable: bool = False
+    ) -> dict[str, Any] | None:
+        """One GET (no retries): the JSON object answered with 2xx, else None; with
+        ``unreachable``, EngineUnreachable when the server cannot be connected to."""
         try:
             response = await self.client.get(url, timeout=timeout)
             data = response.json() if response.is_success else None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if unreachable:
+                raise EngineUnreachable(
+                    f"{self.engine} server at {url} is unreachable ({_describe(exc)})"
+                ) from exc
+            return None
         except (httpx.HTTPError, ValueError):
             return None
         return data if isinstance(data, dict) else None
@@ -185,12 +198,16 @@ class RetryingPoster:
         url: str,
         body: dict[str, Any],
         final: Callable[[httpx.Response], bool] | None = None,
+        *,
+        retries: int | None = None,
     ) -> httpx.Response:
         """The first non-retryable response (any status), or raise once retries run out:
         EngineUnreachable if the server could not be connected to, else EngineError.
         ``final(response)`` marks more responses as not worth retrying (e.g. a 500 that
-        is really a validation error)."""
-        for retry in range(self.retries + 1):
+        is really a validation error); ``retries`` overrides the poster's own."""
+        retries = self.retries if retries is None else retries
+        timeouts = 0
+        for retry in range(retries + 1):
             retry_after: float | None = None
             cause: Exception | None = None
             tries = f"{retry + 1} attempt{'s' if retry else ''}"
@@ -204,9 +221,16 @@ class RetryingPoster:
                 )
             except httpx.TimeoutException as exc:
                 cause = exc
+                timeouts += 1
+                waited = self.client.timeout.read
                 failure = EngineError(
-                    f"{self.engine} request to {url} timed out ({_describe(exc)}; {tries})"
+                    f"{self.engine} server at {url} sent no answer within {waited:g} s "
+                    f"({tries}); raise --timeout if the server is only slow"
                 )
+                if timeouts > TIMEOUT_RETRIES or retry >= retries:
+                    raise failure from cause
+                log.warning("%s; sending the request again", failure)
+                continue
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 cause = exc
                 failure = EngineConnectionLost(
@@ -222,7 +246,7 @@ class RetryingPoster:
                     f"{self.engine} server returned HTTP {response.status_code} for {url} "
                     f"after {tries}: {one_line(error_text(response))}"
                 )
-            if retry >= self.retries:
+            if retry >= retries:
                 raise failure from cause
             delay = self.backoff.delay(retry, retry_after)
             log.info("%s; retrying in %.2fs", failure, delay)

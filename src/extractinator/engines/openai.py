@@ -114,10 +114,31 @@ class OpenAIEngine:
         self._options = LogprobOptionScorer(self.name, self.url)
         self._option_logprobs = True  # False once the server rejected logprobs
         self.tokenizer = ServerTokenizer(self.http, self.base_url, config.model)
+        self._served: str | None = None  # the model the server lists (identify)
+        self._identified = False
 
     @property
     def model_id(self) -> str:
-        return f"{self.name}:{self.config.model or 'default'}@{self.base_url}"
+        """The model, not where it is served (a run resumes from another URL or port): the
+        model name, and the one model the server lists where that differs (e.g. the GGUF
+        behind llama.cpp's server) once :meth:`identify` asked."""
+        name = self.config.model or self._served or "default"
+        served = f"@{self._served}" if self._served and self._served != name else ""
+        return f"{self.name}:{name}{served}"
+
+    async def identify(self) -> None:
+        """Ask the server which model it serves (``GET /models``) for :attr:`model_id`;
+        EngineUnreachable when it cannot be reached at all."""
+        if self._identified:
+            return
+        listed = await self.http.get_json(f"{self.base_url}/models", unreachable=True)
+        models = (listed or {}).get("data")
+        ids = (
+            [m.get("id") for m in models if isinstance(m, dict)] if isinstance(models, list) else []
+        )
+        if len(ids) == 1 and isinstance(ids[0], str) and ids[0]:
+            self._served = ids[0]
+        self._identified = True
 
     @property
     def context_size(self) -> int | None:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..errors import EngineConnectionLost, EngineError, EngineUnreachable
+from ..errors import ConfigError, EngineConnectionLost, EngineError, EngineUnreachable
 from .base import Engine, GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,42 @@ class EndpointPool:
         self._changed: asyncio.Condition | None = None
         self._checked: asyncio.Task[None] | None = None
         self._health: asyncio.Task[None] | None = None
+        self._model_id: str | None = None  # as the endpoints report it (identify)
 
     # -- the Engine protocol -------------------------------------------------------------
 
     @property
     def model_id(self) -> str:
-        """The model, not the endpoints: a resumed run may use a different set of servers."""
-        first = self.endpoints[0].engine.describe()
-        return f"{first.get('engine')}:{first.get('model') or 'default'}@pool"
+        """The model, not the endpoints: a resumed run may use a different set of servers
+        (the same as one endpoint's, so a run may also move between one server and many)."""
+        return self._model_id or self.endpoints[0].engine.model_id
+
+    async def identify(self) -> None:
+        """Identify the model on every endpoint that answers; they must serve the same one
+        (ConfigError naming two that differ); EngineUnreachable when none answers."""
+        if self._model_id is not None:
+            return
+        known: dict[str, str] = {}
+        down: list[str] = []
+        for endpoint in self.endpoints:
+            identify = getattr(endpoint.engine, "identify", None)
+            try:
+                if identify is not None:
+                    await identify()
+            except EngineUnreachable as exc:
+                down.append(str(exc))
+                continue
+            known[endpoint.url] = endpoint.engine.model_id
+        if not known:
+            raise EngineUnreachable(f"no endpoint answers ({'; '.join(down)})")
+        (first, model), *rest = known.items()
+        other = next(((url, m) for url, m in rest if m != model), None)
+        if other is not None:
+            raise ConfigError(
+                f"the endpoints serve different models: {first} {model!r}, "
+                f"{other[0]} {other[1]!r}; give endpoints of one model"
+            )
+        self._model_id = model
 
     @property
     def context_size(self) -> int | None:

@@ -13,7 +13,10 @@ Servers have different tokenize APIs; the first that answers is used from then o
   tokens are allowed for with a margin of ``TEMPLATE_MARGIN`` per message. It reports no
   context window; the engine learns it from the server's first context-length error.
 
-A server with none of these counts nothing (chunking is then off for it).
+A server with none of these counts nothing (chunking is then off for it). Token requests
+are sent once, never retried; the API is probed once per endpoint (the answer is kept for the
+process, so a new engine for the same server does not ask again) and a probe that finds none,
+or fails, gives up for good: a broken ``/tokenize`` costs one request, not several per case.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 TokenizeApi = Literal["vllm", "llama.cpp", "llama-cpp-python", "none"]
 
 TEMPLATE_MARGIN = 8  # chat-template tokens allowed per message where they cannot be counted
+# (server root, model) -> the tokenize API found there and the context window it reported
+_PROBED: dict[tuple[str, str | None], tuple[TokenizeApi, int | None]] = {}
 
 
 def server_root(base_url: str) -> str:
@@ -44,13 +49,30 @@ class ServerTokenizer:
         self.http = http
         self.root = server_root(base_url)
         self.model = model
-        self.api: TokenizeApi | None = None  # None until probed
-        self.context_size: int | None = None
+        self.api: TokenizeApi | None = None  # None until probed (here or by another engine)
+        self._context_size: int | None = None
+        self._learn()
+
+    def _learn(self) -> None:
+        """Take what a probe of the same endpoint found, if one did."""
+        known = _PROBED.get((self.root, self.model))
+        if self.api is None and known is not None:
+            self.api, self._context_size = known
+
+    @property
+    def context_size(self) -> int | None:
+        self._learn()
+        return self._context_size
+
+    @context_size.setter
+    def context_size(self, value: int | None) -> None:
+        self._context_size = value
 
     async def count(self, messages: list[Message]) -> int | None:
         """Prompt tokens of ``messages``, or None if the server cannot tell (or is down:
         the completion request will then report that)."""
         chat = [m.model_dump() for m in messages]
+        self._learn()
         try:
             if self.api is None:
                 return await self._probe(chat)
@@ -65,12 +87,17 @@ class ServerTokenizer:
         return None
 
     async def _probe(self, chat: list[dict[str, Any]]) -> int | None:
+        """Try each API once; the first that counts is kept, and none means none for good."""
         for api, count in (
             ("vllm", self._vllm),
             ("llama.cpp", self._llama_cpp),
             ("llama-cpp-python", self._extras),
         ):
-            n = await count(chat)
+            try:
+                n = await count(chat)
+            except EngineError as exc:
+                log.debug("%s: the %s tokenize API failed: %s", self.root, api, exc)
+                continue
             if n is not None:
                 self.api = api  # type: ignore[assignment]
                 log.info("%s: counting prompt tokens with the %s tokenize API", self.root, api)
@@ -78,13 +105,15 @@ class ServerTokenizer:
                     props = await self.http.get_json(f"{self.root}/props") or {}
                     settings = props.get("default_generation_settings") or {}
                     self.context_size = _int(settings.get("n_ctx") or props.get("n_ctx"))
+                _PROBED[(self.root, self.model)] = (self.api, self.context_size)  # type: ignore[assignment]
                 return n
         self.api = "none"
-        log.info("%s has no tokenize API: long cases cannot be split for it", self.root)
+        _PROBED[(self.root, self.model)] = ("none", None)
+        log.info("%s has no working tokenize API: long cases cannot be split for it", self.root)
         return None
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        response = await self.http.post_json(f"{self.root}{path}", body)
+        response = await self.http.post_json(f"{self.root}{path}", body, retries=0)
         if not response.is_success:
             return None
         try:
@@ -101,6 +130,8 @@ class ServerTokenizer:
         if data is None or _int(data.get("count")) is None:
             return None
         self.context_size = _int(data.get("max_model_len")) or self.context_size
+        if self.api == "vllm":
+            _PROBED[(self.root, self.model)] = ("vllm", self.context_size)
         return _int(data["count"])
 
     async def _llama_cpp(self, chat: list[dict[str, Any]]) -> int | None:

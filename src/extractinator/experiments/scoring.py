@@ -200,6 +200,8 @@ def score_heldout_cell(cell_dir: Path, bench: HeldoutBenchmark) -> CellScores:
 def read_cell(cell_dir: Path) -> dict[str, Any]:
     """The cell's ``cell.json``."""
     path = cell_dir / CELL_JSON
+    if not path.is_file():
+        raise RunDirError(f"{cell_dir}: not a sweep cell (no {CELL_JSON})")
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:

@@ -124,6 +124,7 @@ class ModelEntry(BaseModel):
     base_url: str | None = None
     api_key_env: str | None = None  # environment variable holding the API key
     concurrency: int = Field(default=1, ge=1, le=256)
+    timeout: float | None = Field(default=None, gt=0)  # seconds per answer (server models)
 
     @model_validator(mode="before")
     @classmethod
@@ -137,6 +138,8 @@ class ModelEntry(BaseModel):
             raise ValueError("give exactly one of `gguf`, `ollama` or `openai`")
         if self.gguf and self.base_url:
             raise ValueError("`base_url` is for `ollama` / `openai` models")
+        if self.gguf and self.timeout is not None:
+            raise ValueError("`timeout` is for `ollama` / `openai` models")
         return self
 
     @property
@@ -416,6 +419,7 @@ def engine_config(sweep: SweepFile, model: ModelEntry) -> EngineConfig:
         "base_url": model.base_url,
         "api_key": os.environ.get(model.api_key_env) if model.api_key_env else None,
         "concurrency": model.concurrency,
+        "timeout": model.timeout,
     }
     given = {k: v for k, v in {**shared, **server}.items() if k in fields}
     return make_engine_config(model.kind, model=name, **given)

@@ -67,6 +67,12 @@ class _CancellableEngine:
     async def count_tokens(self, request: GenerationRequest) -> int | None:
         return await self._engine.count_tokens(request)
 
+    async def identify(self) -> None:
+        """The model's identity as its server reports it (resume keys), as a CLI run asks."""
+        identify = getattr(self._engine, "identify", None)
+        if identify is not None:
+            await identify()
+
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         if self._cancelled.is_set():
             raise RunCancelled

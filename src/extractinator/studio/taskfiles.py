@@ -82,7 +82,7 @@ def load_confined_task(wd: Workdir, rel_path: str | None) -> tuple[Task, Path]:
         raise HTTPException(404, "no such task file")
     check_task_file(wd, path)
     try:
-        return load_task(path), path
+        return load_task(path, root=wd.root), path
     except ExtractinatorError as e:
         raise HTTPException(422, str(e).replace(str(wd.root) + "/", "")) from None
     except (AttributeError, TypeError, ValueError) as e:  # e.g. an examples file of one string

@@ -7,6 +7,12 @@ of a Python module in ``<task folder>/parsers/`` defining a pydantic class ``Out
 ``Example_Path`` (relative to ``--example_dir``, default ``./examples``; a .json/.csv of
 ``input``/``output`` pairs). Older files may also carry ``Task``, ``Task_Name``, ``Type``
 and ``Length``, which do not change what is extracted.
+
+A ``Parser_Format`` naming a Python file is code: it is imported only when the user trusts
+the task file (``allow_task_code``, the CLI's ``--allow-task-code``). The files the task
+names are looked for where llm_extractinator looks, and must lie in the task's folder or the
+``data/`` and ``examples/`` folders beside it or in the working directory (confine.py),
+unless the task file is trusted.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import TaskError
+from .confine import TRUST_HINT, confine
+from .examples import check_examples
 from .from_pydantic import fields_from_pydantic, make_spec
 from .load import format_validation_error
 from .spec import FieldSpec, Task
@@ -43,9 +51,12 @@ _TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean
 _SPEC_KEYS = {"type", "description", "optional", "literals", "items", "properties", "name"}
 
 
-def task_from_legacy(data: dict[str, Any], path: Path) -> Task:
+def task_from_legacy(
+    data: dict[str, Any], path: Path, *, allow_task_code: bool = False, root: Path | None = None
+) -> Task:
     """A task from a parsed llm_extractinator task file (``path`` names it, and anchors
-    the parser and example files)."""
+    the parser and example files; ``allow_task_code``: trusted, see the module doc;
+    ``root``: the one folder its files may come from instead of the task's folders)."""
     path = Path(path)
     unknown = [k for k in data if k not in USED_KEYS + IGNORED_KEYS]
     if unknown:
@@ -66,29 +77,38 @@ def task_from_legacy(data: dict[str, Any], path: Path) -> Task:
         and all(isinstance(c, str) and c for c in input_field)
     ):
         raise TaskError(f"{path}: Input_Field must name the text column, got {input_field!r}")
-    fields = _fields(data.get("Parser_Format"), path)
+    fields = _fields(data.get("Parser_Format"), path, allow_task_code)
+    examples, sources = _examples(data.get("Example_Path"), path, allow_task_code, root)
     try:
-        return Task(
+        task = Task(
             name=path.stem,
             description=description,
             input=input_field,
             fields=fields,
-            examples=_examples(data.get("Example_Path"), path),
+            examples=examples,
         )
     except ValidationError as e:
         raise TaskError(format_validation_error(e, str(path))) from None
+    check_examples(task, sources)
+    return task
 
 
-def legacy_data_path(data: dict[str, Any], path: Path) -> Path | None:
+def legacy_data_path(
+    data: dict[str, Any], path: Path, *, allow_task_code: bool = False
+) -> Path | None:
     """Where ``Data_Path`` points (None when absent): ``<project>/data/`` next to the
     task folder, ``./data/``, the task folder or ``.``; the first that exists, else the
-    first of those."""
+    first of those. It must lie in the task's folders unless ``allow_task_code``."""
     value = data.get("Data_Path")
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise TaskError(f"{path}: Data_Path must be a file name, got {value!r}")
-    return _resolve(value, Path(path), "data")
+    found = _resolve(value, Path(path), "data")
+    if not allow_task_code:
+        hint = "give DATA on the command line, or pass --allow-task-code to trust this task"
+        confine(found, _roots(Path(path), "data"), f"{path}: Data_Path", hint)
+    return found
 
 
 def fields_from_legacy_spec(spec: Any, where: str, prefix: str = "") -> dict[str, FieldSpec]:
@@ -145,12 +165,18 @@ def _text(data: dict[str, Any], key: str, path: Path) -> str:
     return value.strip()
 
 
-def _fields(parser: Any, path: Path) -> dict[str, FieldSpec]:
+def _fields(parser: Any, path: Path, allow_task_code: bool) -> dict[str, FieldSpec]:
     if isinstance(parser, dict):
         return fields_from_legacy_spec(parser, f"{path}: Parser_Format")
     if not isinstance(parser, str) or not parser.strip():
         raise TaskError(
             f"{path}: Parser_Format must be a field mapping or a parser file name, got {parser!r}"
+        )
+    if not allow_task_code:
+        raise TaskError(
+            f"{path}: Parser_Format names a Python file ({parser}), which would run as code; "
+            "pass --allow-task-code if you trust this task file, or write the fields "
+            "inline in Parser_Format"
         )
     given = Path(parser)
     tried = (
@@ -191,6 +217,13 @@ def _parser_file_fields(file: Path) -> dict[str, FieldSpec]:
         sys.modules.pop(name, None)
 
 
+def _roots(task_path: Path, folder: str) -> list[Path]:
+    """The folders a task file's ``folder`` files may come from: its own folder, and
+    ``folder`` ("data", "examples") beside its folder and in the working directory."""
+    task_dir = task_path.resolve().parent
+    return [task_dir, task_dir.parent / folder, Path.cwd() / folder]
+
+
 def _resolve(value: str, task_path: Path, folder: str) -> Path:
     given = Path(value).expanduser()
     if given.is_absolute():
@@ -205,14 +238,19 @@ def _resolve(value: str, task_path: Path, folder: str) -> Path:
     return next((p for p in tried if p.exists()), tried[0])
 
 
-def _examples(value: Any, path: Path) -> list[dict[str, Any]]:
-    """Example_Path as Task examples when each is an input text and an output object;
-    otherwise none, with a warning (examples are optional)."""
+def _examples(
+    value: Any, path: Path, allow_task_code: bool, root: Path | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Example_Path as Task examples when each is an input text and an output object,
+    and where each came from; otherwise none, with a warning (examples are optional)."""
     if value is None:
-        return []
+        return [], []
     if not isinstance(value, str) or not value.strip():
         raise TaskError(f"{path}: Example_Path must be a file name, got {value!r}")
     file = _resolve(value, path, "examples")
+    if not allow_task_code:
+        roots = [root] if root is not None else _roots(path, "examples")
+        confine(file, roots, f"{path}: Example_Path", TRUST_HINT)
     try:
         if file.suffix.lower() == ".csv":
             with file.open(encoding="utf-8-sig", newline="") as f:
@@ -223,7 +261,7 @@ def _examples(value: Any, path: Path) -> list[dict[str, Any]]:
         logger.warning(
             "%s: Example_Path %s could not be read (%s); examples ignored", path, file, e
         )
-        return []
+        return [], []
     examples = []
     for i, item in enumerate(items if isinstance(items, list) else [items]):
         out = item.get("output") if isinstance(item, dict) else None
@@ -241,10 +279,11 @@ def _examples(value: Any, path: Path) -> list[dict[str, Any]]:
                 i,
                 file,
             )
-            return []
+            return [], []
         examples.append({"input": text, "output": out})
     if len(examples) > MAX_EXAMPLES:
         logger.warning(
             "%s: Example_Path: using the first %d of %d examples", path, MAX_EXAMPLES, len(examples)
         )
-    return examples[:MAX_EXAMPLES]
+    kept = examples[:MAX_EXAMPLES]
+    return kept, [f"{file}: example {i}" for i in range(len(kept))]

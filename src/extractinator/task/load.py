@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import TaskError
+from .confine import confine
 from .spec import FIELD_TYPES, Example, Task
 
 
@@ -70,24 +71,50 @@ def _check_types(fields: Any, where: str, prefix: str = "") -> None:
             _check_types({"[]": spec["items"]}, where, f"{prefix}{name}")
 
 
-def task_from_mapping(data: dict[str, Any], where: str, base_dir: Path | None = None) -> Task:
-    """Build a task from a parsed mapping. ``examples_file`` is resolved against base_dir."""
+def task_from_mapping(
+    data: dict[str, Any],
+    where: str,
+    base_dir: Path | None = None,
+    *,
+    allow_task_code: bool = False,
+    root: Path | None = None,
+) -> Task:
+    """Build a task from a parsed mapping. ``examples_file`` is resolved against base_dir
+    and must lie inside ``root`` (default: base_dir) unless ``allow_task_code``; every
+    example is checked against the fields (task/examples.py), naming the file and the
+    example."""
+    from .examples import check_examples
+
     data = dict(data)
     _check_types(data.get("fields"), where)
     examples_file = data.pop("examples_file", None)
+    inline = data.get("examples")
+    sources = (
+        [f"{where}: example {i}" for i in range(len(inline))] if isinstance(inline, list) else []
+    )
     if examples_file is not None:
-        ex_path = Path(examples_file)
+        if not isinstance(examples_file, str) or not examples_file.strip():
+            raise TaskError(f"{where}: examples_file must be a file name, got {examples_file!r}")
+        base = base_dir or Path.cwd()
+        ex_path = Path(examples_file).expanduser()
         if not ex_path.is_absolute():
-            ex_path = (base_dir or Path.cwd()) / ex_path
-        data["examples"] = list(data.get("examples") or []) + load_examples(ex_path)
+            ex_path = base / ex_path
+        if not allow_task_code:
+            confine(ex_path, [root or base], f"{where}: examples_file")
+        loaded = load_examples(ex_path, owner=f"{where}: examples_file")
+        data["examples"] = list(inline or []) + loaded
+        sources += [f"{ex_path}: example {i}" for i in range(len(loaded))]
     try:
-        return Task.model_validate(data)
+        task = Task.model_validate(data)
     except ValidationError as e:
         raise TaskError(format_validation_error(e, where)) from None
+    check_examples(task, sources)
+    return task
 
 
-def load_examples(path: Path) -> list[dict[str, Any]]:
-    """Examples from a JSON list, JSONL or YAML list of {input, output} mappings."""
+def load_examples(path: Path, owner: str | None = None) -> list[dict[str, Any]]:
+    """Examples from a JSON list, JSONL or YAML list of {input, output} mappings
+    (``owner``: the task file and key naming the file, for messages)."""
     if path.suffix.lower() == ".jsonl":
         try:
             lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -102,7 +129,13 @@ def load_examples(path: Path) -> list[dict[str, Any]]:
                     raise TaskError(f"{path}: line {i}: not valid JSON ({e.msg})") from None
     else:
         loaded = _read_mapping_or_list(path)
-        items = loaded if isinstance(loaded, list) else loaded.get("examples", [])
+        items = loaded.get("examples", []) if isinstance(loaded, dict) else loaded
+        if not isinstance(items, list):
+            named = f"{owner} {path}" if owner else str(path)
+            raise TaskError(
+                f"{named}: an examples file holds a list of {{input, output}} mappings "
+                f"(or `examples:` with one), got {type(items).__name__}"
+            )
     for i, item in enumerate(items):
         try:
             Example.model_validate(item)
@@ -122,12 +155,19 @@ def _read_mapping_or_list(path: Path) -> Any:
         raise TaskError(f"{path}: not valid {path.suffix}: {str(e).splitlines()[0]}") from None
 
 
-def load_task(path: str | Path) -> Task:
-    """Load a task file: our YAML/JSON format, or an llm_extractinator task JSON."""
+def load_task(path: str | Path, *, allow_task_code: bool = False, root: Path | None = None) -> Task:
+    """Load a task file: our YAML/JSON format, or an llm_extractinator task JSON.
+
+    Paths the file names must lie inside its folder (or ``root``, e.g. the studio's
+    workdir), and a Python ``Parser_Format`` is refused, unless ``allow_task_code`` (the
+    CLI's ``--allow-task-code``): then the file is trusted, its parser code is run and its
+    paths may point anywhere."""
     path = Path(path)
     data = read_mapping(path)
     if "Description" in data and "fields" not in data:
         from .llm_extractinator import task_from_legacy
 
-        return task_from_legacy(data, path)
-    return task_from_mapping(data, str(path), base_dir=path.parent)
+        return task_from_legacy(data, path, allow_task_code=allow_task_code, root=root)
+    return task_from_mapping(
+        data, str(path), base_dir=path.parent, allow_task_code=allow_task_code, root=root
+    )
