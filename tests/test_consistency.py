@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -290,7 +291,7 @@ def test_cli_run_with_samples_writes_agreement_and_samples(tmp_path, monkeypatch
     assert records[0]["samples"] == [{"n": 3}, {"n": 4}, {"n": 3}]
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["config"]["generation"]["samples"] == 3
-    rows = list(csv.DictReader((tmp_path / "o" / "records.csv").open()))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "o" / "records.csv").read_text())))
     assert [(r["n"], r["n_agreement"]) for r in rows] == [("3", "0.6667"), ("7", "0.6667")]
     exported = json.loads((tmp_path / "o" / "records.json").read_text())
     assert exported[1]["samples"] == [{"n": 7}, {"n": 7}, {"n": 1}]

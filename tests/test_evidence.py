@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 
 import jsonschema
@@ -200,7 +201,8 @@ def test_records_export_has_quote_and_support_columns(tmp_path):
     engine = FakeEngine([answer(side_evidence="links"), "no json"])
     config = RunConfig(progress=False, generation=GenerationConfig(max_reasks=0))
     run_task(TASK, data, tmp_path / "o", config, engine=engine)
-    rows = list(csv.DictReader((tmp_path / "o" / "records.csv").open(encoding="utf-8")))
+    text = (tmp_path / "o" / "records.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0])[4:10] == [
         "present",
         "present_evidence",

@@ -70,6 +70,7 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
     assert (tmp_path / LOCK).exists()  # left behind by the killed holder
     assert read_holder(tmp_path) is None  # ...but nobody holds it
     lock = RunLock(tmp_path)

@@ -57,7 +57,7 @@ def test_sigkill_midway_then_rerun_gives_every_case_exactly_once(tmp_path):
         assert proc.poll() is None, proc.stderr.read().decode()
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.communicate()  # waits and closes the pipes
     done_before = records.read_bytes().count(b"\n")  # complete lines only
     assert 4 <= done_before < n, "the kill should land mid-run"
 
@@ -104,7 +104,7 @@ def test_repeated_sigkill_against_a_server_loses_and_duplicates_nothing(tmp_path
                 time.sleep(0.01)
             time.sleep(rng.uniform(0, 0.1))
             os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.communicate()  # waits and closes the pipes
             done = records.read_bytes().count(b"\n")
         assert done < n, "the kills should land mid-run"
         final = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

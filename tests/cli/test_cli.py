@@ -111,6 +111,7 @@ def test_help_lists_the_commands():
         assert command in result.output
 
 
+@pytest.mark.filterwarnings("default::extractinator.errors.DataWarning")  # it is the subject
 def test_a_warning_is_one_line_without_python_source(tmp_path):
     from click.testing import CliRunner
 

@@ -316,6 +316,13 @@ def test_a_context_that_fills_up_while_answering_is_an_overflow() -> None:
             generate(engine, GenerationRequest(messages=MESSAGES))
 
 
+async def identify_and_close(engine) -> None:
+    try:
+        await engine.identify()
+    finally:
+        await engine.aclose()
+
+
 def test_identity_is_the_model_and_its_digest_not_the_url() -> None:
     tags = {"/api/tags": {"models": [
         {"name": "other:latest", "model": "other:latest", "digest": "f" * 64},
@@ -325,7 +332,7 @@ def test_identity_is_the_model_and_its_digest_not_the_url() -> None:
         ids = []
         for url in (stub.url, stub.url.replace("127.0.0.1", "localhost")):
             engine = engine_for(url, model="qwen3")
-            asyncio.run(engine.identify())
+            asyncio.run(identify_and_close(engine))
             ids.append(engine.model_id)
     assert ids == ["ollama:qwen3:latest@sha256:ab12ab12ab12ab12"] * 2
 
@@ -333,7 +340,7 @@ def test_identity_is_the_model_and_its_digest_not_the_url() -> None:
 def test_identify_an_unreachable_ollama_names_the_url() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(EngineUnreachable, match=f"{url}/api/tags"):
-        asyncio.run(engine_for(url).identify())
+        asyncio.run(identify_and_close(engine_for(url)))
 
 
 def test_a_count_without_the_cached_prefix_does_not_fail_a_short_case() -> None:

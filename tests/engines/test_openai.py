@@ -468,13 +468,20 @@ def test_real_server_long_case_is_split_once_the_context_is_known(
 # --- identity: the model, not the URL --------------------------------------------------
 
 
+async def identify_and_close(engine) -> None:
+    try:
+        await engine.identify()
+    finally:
+        await engine.aclose()
+
+
 def test_identity_asks_the_server_which_model_it_serves() -> None:
     models = {"/models": {"object": "list", "data": [{"id": "/models/qwen-7b-q4.gguf"}]}}
     with StubServer([Reply(200, completion())], get_bodies=models) as stub:
         named = engine_for(stub.url)
         unnamed = OpenAIEngine(OpenAIConfig(base_url=stub.url), backoff=FAST)
         for engine in (named, unnamed):
-            asyncio.run(engine.identify())
+            asyncio.run(identify_and_close(engine))
     assert named.model_id == "openai:m@/models/qwen-7b-q4.gguf"
     assert unnamed.model_id == "openai:/models/qwen-7b-q4.gguf"
 
@@ -482,7 +489,7 @@ def test_identity_asks_the_server_which_model_it_serves() -> None:
 def test_identify_an_unreachable_server_names_the_url() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(EngineUnreachable, match=f"{url}/models"):
-        asyncio.run(engine_for(url).identify())
+        asyncio.run(identify_and_close(engine_for(url)))
 
 
 def test_a_run_resumes_when_the_same_model_is_served_from_another_url(tmp_path) -> None:
