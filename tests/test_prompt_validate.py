@@ -36,7 +36,7 @@ def test_system_prompt_carries_descriptions_units_values_and_the_amount_rule():
     text = system_prompt(TASK)
     assert "Extract nodules from the CT report." in text
     assert (
-        '"size_mm" (amount copied as written, with its unit; the system converts it to mm, '
+        '"size_mm" (amount as written in the report; the system converts it to mm, '
         "or null): Largest nodule diameter" in text
     )
     assert 'one of "left", "right"' in text

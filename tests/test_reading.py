@@ -82,6 +82,20 @@ def test_a_bare_number_with_no_unit_after_it_in_the_report_is_in_the_fields_unit
     assert out["largest_mm"] == 17.0 and readings["largest_mm"].unit_from == "field"
 
 
+def test_a_json_number_takes_the_unit_the_report_writes_after_it():
+    out, readings = read({"largest_mm": 1.1, "lesions": [], "volume_ml": 120, "count": 0})
+    assert out["largest_mm"] == 11.0 and readings["largest_mm"].unit_from == "report"
+    assert TEXT[readings["largest_mm"].start : readings["largest_mm"].end] == "1,1 cm"
+    assert out["volume_ml"] == 120.0 and readings["volume_ml"].written_unit == "cc"
+
+
+def test_of_several_places_the_one_whose_unit_converts_counts():
+    text = "Na 2 dagen: laesie van 2 cm."
+    out = {"largest_mm": 2, "lesions": [], "volume_ml": None, "count": 0}
+    readings = read_amounts(TASK, out, text)
+    assert out["largest_mm"] == 20.0 and readings["largest_mm"].written_unit == "cm"
+
+
 def test_a_json_number_is_taken_in_the_fields_unit():
     out, readings = read({"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0})
     assert out["largest_mm"] == 14.0 and readings["largest_mm"].unit_from == "field"

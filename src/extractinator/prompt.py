@@ -33,16 +33,16 @@ plain JSON numbers with a decimal point, converted to the unit asked for \
 (for example 1,4 cm = 14 mm).
 - Copy entity text exactly as written in the report (same spelling, no translation)."""
 # replaces the number rule above when the task has amounts (read and converted in code)
-AMOUNT_RULE = """- Amounts (a number with its unit): copy the number and unit exactly as the \
-report writes them, as text, e.g. "1,4 cm", "3,2 x 2,1 cm", "< 5 mm", "6 weken"; do not \
-convert them, the system does. Other numbers: plain JSON numbers."""
+AMOUNT_RULE = """- Amounts (a number with its unit): give them as the report writes them, as \
+text with the unit (e.g. "1,4 cm", "3,2 x 2,1 cm", "< 5 mm", "6 weken") or just the number; \
+do not convert them, the system does. Other numbers: plain JSON numbers."""
 
 
 def describe_type(spec: FieldSpec) -> str:
     """A short human description of a field's type, unit, range and nullability."""
     t = spec.type
     if spec.is_amount:
-        desc = f"amount copied as written, with its unit; the system converts it to {spec.unit}"
+        desc = f"amount as written in the report; the system converts it to {spec.unit}"
     elif t == "boolean":
         desc = "true or false"
     elif t in ("integer", "number"):

@@ -96,33 +96,30 @@ def read_amounts(
 
 def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReading:
     """One amount as written -> its reading in ``spec``'s unit (AmountError when it cannot).
-    A JSON number instead of text (an engine without grammar) is taken in the field's unit."""
+
+    A number without a unit (text "1,2", or a JSON number 1.2) takes the unit the report
+    writes right after that number ("1,2 cm"): the first place it stands with a unit that
+    converts to the field's, else the field's unit. Text must be a copy of the report; a
+    JSON number need not be (the model may have converted it itself: then no unit follows
+    it in the report and it is in the field's unit)."""
     assert spec.unit is not None
-    if isinstance(written, (int, float)):
-        value = float(written)
-        _check_range(spec, value, _num(value))
-        return AmountReading(
-            text=_num(value),
-            value=int(round(value)) if spec.type == "integer" else value,
-            unit=spec.unit,
-            unit_from="field",
-            numbers=[value],
-        )
-    parsed = parse_amount(written)
-    if text and not copied_from(parsed, text):
+    is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
+    shown = _num(float(written)) if is_json_number else str(written)
+    parsed = parse_amount(shown)
+    if text and not is_json_number and not copied_from(parsed, text):
         raise AmountError(
-            f"{written!r} is not in the report as written: copy the number and its unit "
+            f"{shown!r} is not in the report as written: copy the number and its unit "
             'exactly as the report writes them (e.g. "95%", "1,4 cm"), or null'
         )
-    grounded = align_spans(text, [(written, "amount")])[0] if text else None
-    unit_from = "answer"
     units = list(parsed.units)
+    at: tuple[int, int] | None = None
     if parsed.written_unit is None:
-        in_report = _unit_in_report(grounded, text)
-        unit_from = "report" if in_report else "field"
-        fill = in_report or spec.unit
-        units = [fill] * len(parsed.numbers)
+        found = _unit_in_report(parsed, spec, text) if text else None
+        unit_from = "report" if found else "field"
+        at = found[1] if found else None
+        units = [found[0] if found else spec.unit] * len(parsed.numbers)
     else:  # "3,2 x 2,1 cm": numbers without their own unit share the next one written
+        unit_from = "answer"
         for i in range(len(units) - 2, -1, -1):
             units[i] = units[i] or units[i + 1]
         last = next(u for u in units if u)
@@ -135,9 +132,12 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
     value = pick_value(values, spec.pick_rule)
     if spec.type == "integer":
         value = float(round(value))
-    _check_range(spec, value, written)
+    _check_range(spec, value, shown)
+    if at is None and text and not is_json_number:
+        grounded = align_spans(text, [(shown, "amount")])[0]
+        at = (grounded.start, grounded.end) if grounded.start is not None else None
     return AmountReading(
-        text=written,
+        text=shown,
         value=int(value) if spec.type == "integer" else value,
         unit=spec.unit,
         written_unit=units[-1] if unit_from != "field" else None,
@@ -145,10 +145,42 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
         numbers=parsed.numbers,
         kind=parsed.kind,
         comparator=parsed.comparator,
-        start=grounded.start if grounded else None,
-        end=grounded.end if grounded else None,
-        alignment=grounded.alignment if grounded else "none",
+        start=at[0] if at else None,
+        end=at[1] if at else None,
+        alignment="exact" if at else "none",
     )
+
+
+def _unit_in_report(
+    parsed: ParsedAmount, spec: FieldSpec, text: str
+) -> tuple[str, tuple[int, int]] | None:
+    """The unit the report writes right after the copied number(s), and where the amount
+    stands: "1,2" (or 1.2) copied from "... van 1,2 cm" is 1.2 cm. Of several places, the
+    first whose unit converts to the field's unit (when the field's unit is known)."""
+    written = [_num(n) for n in parsed.numbers]
+    pattern = r"\s*(?:x|×|\*|-|–|tot)\s*".join(
+        "(?:" + "|".join(re.escape(v) for v in {w, w.replace(".", ",")}) + ")" for w in written
+    )
+    check = is_known_unit(spec.unit or "")
+    first: tuple[str, tuple[int, int]] | None = None
+    for m in re.finditer(rf"(?<![\d.,]){pattern}(?![\d]|[.,]\d)", text, re.IGNORECASE):
+        after = text[m.end() : m.end() + 24]
+        unit = unit_at(after)
+        if unit is None:
+            continue
+        end = m.end() + (len(after) - len(after.lstrip())) + len(unit)
+        if not check or _converts(unit, spec.unit or ""):
+            return unit, (m.start(), end)
+        first = first or (unit, (m.start(), end))
+    return None if check else first
+
+
+def _converts(unit: str, to: str) -> bool:
+    try:
+        convert(1.0, unit, to)
+    except AmountError:
+        return False
+    return True
 
 
 _SQUASH = str.maketrans({".": ",", "×": "x", "*": "x", "–": "-", "—": "-", "−": "-", "μ": "µ"})
@@ -175,14 +207,6 @@ def copied_from(parsed: ParsedAmount, text: str) -> bool:
 
 def _written_numbers(s: str) -> list[str]:
     return re.findall(r"\d[\d.,]*|[.,]\d+", s)
-
-
-def _unit_in_report(grounded: Any, text: str) -> str | None:
-    """The unit the report writes right after the copied number(s), if the copy is found
-    in the report ("1,4" copied from "1,4 cm" is 1.4 cm, not 1.4 of the field's unit)."""
-    if grounded is None or grounded.end is None:
-        return None
-    return unit_at(text[grounded.end : grounded.end + 24])
 
 
 def _check_range(spec: FieldSpec, value: float, written: str) -> None:

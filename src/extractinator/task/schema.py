@@ -18,8 +18,8 @@ def field_json_schema(spec: FieldSpec) -> dict[str, Any]:
     """The JSON Schema of one field (inline, no $refs: grammar converters like that best)."""
     t = spec.type
     schema: dict[str, Any]
-    if spec.is_amount:  # copied as written ("1,4 cm"); read and converted in code
-        schema = {"type": "string"}
+    if spec.is_amount:  # copied as written ("1,4 cm", or the number); read in code
+        schema = {"anyOf": [{"type": "number"}, {"type": "string"}]}
     elif t == "boolean":
         schema = {"type": "boolean"}
     elif t in ("integer", "number"):
@@ -76,7 +76,7 @@ def field_json_schema(spec: FieldSpec) -> dict[str, Any]:
     else:  # pragma: no cover - FieldSpec validation rejects unknown types
         raise ValueError(f"unknown field type {t!r}")
     if spec.nullable:
-        return {"anyOf": [schema, {"type": "null"}]}
+        return {"anyOf": [*schema.get("anyOf", [schema]), {"type": "null"}]}
     return schema
 
 
