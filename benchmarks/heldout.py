@@ -70,6 +70,11 @@ class _OneLineErrors(click.Command):
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results.")
 @click.option("--markdown", type=click.Path(path_type=Path), help="Write the table as Markdown.")
 @click.option("--peer", type=click.Path(path_type=Path), help="heldout_peer.py's --out folder.")
+@click.option(
+    "--variant",
+    default=None,
+    help="Use each task's task.<VARIANT>.yaml where it has one (e.g. features).",
+)
 @click.option("--score-only", is_flag=True, help="Score the run directories; run nothing.")
 @click.option("--overwrite", is_flag=True, help="Replace a different run in OUT/<task>.")
 @click.option("--retry-failed", is_flag=True, help="Run failed cases again.")
@@ -83,11 +88,12 @@ def main(
     json_path: Path | None,
     markdown: Path | None,
     peer: Path | None,
+    variant: str | None,
     score_only: bool,
     **kw: Any,
 ) -> None:
     """Run and score the held-out benchmark (and the peer beside it with --peer)."""
-    tasks = load_tasks(root, list(task_names) or None)
+    tasks = load_tasks(root, list(task_names) or None, variant)
     config = build_config(**kw)
     if not score_only:
         run_heldout(tasks, split, out, config, echo=click.echo)

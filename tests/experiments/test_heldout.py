@@ -321,3 +321,37 @@ def test_heldout_script_with_the_real_model(tmp_path):
     assert "fixture_thorax" in proc.stdout and "overall" in proc.stdout
     detail = data["systems"][0]["detail"]  # from the run directory's manifest
     assert "llamacpp qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in detail and "max_reasks 2" in detail
+
+
+def test_a_variant_task_file_may_add_findings_and_compute_the_labelled_fields(tmp_path):
+    folder = tmp_path / "fixture_thorax"
+    shutil.copytree(FIXTURE / "fixture_thorax", folder)
+    (folder / "task.features.yaml").write_text(
+        """name: fixture_thorax
+description: Noduli.
+input: text
+id: id
+fields:
+  sizes: {type: list, items: {type: number, unit: mm}}
+  sides: {type: list, items: {type: enum, values: [links, rechts]}}
+  nodule_present: {type: boolean, compute: "len(sizes) > 0"}
+  side:
+    type: enum
+    values: [links, rechts, beide, geen]
+    compute: "'geen' if not sides else 'beide' if len(distinct(sides)) > 1 else sides[0]"
+  largest_nodule_mm: {type: number, unit: mm, nullable: true, compute: "max(sizes)"}
+  nodule_count: {type: integer, compute: "len(sizes)"}
+""",
+        encoding="utf-8",
+    )
+    plain = load_heldout_task(folder)
+    features = load_heldout_task(folder, "features")
+    assert (plain.task_file, features.task_file) == ("task.yaml", "task.features.yaml")
+    assert list(features.scored_fields) == [
+        "nodule_present",
+        "side",
+        "largest_nodule_mm",
+        "nodule_count",
+    ]
+    assert "sizes" in features.task.fields and "sizes" not in features.scored_fields
+    assert load_heldout_task(folder, "nothing-like-it").task_file == "task.yaml"

@@ -17,6 +17,7 @@ run directory of its own (``<out>/<task>/``, resumable; running ``--split all`` 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +69,13 @@ class HeldoutTask:
     kinds: dict[str, str]  # field -> kind
     about: str | None = None
     notes: list[str] = field(default_factory=list)
+    task_file: str = TASK_FILE  # the task file used (task.<variant>.yaml for a variant)
+
+    @property
+    def scored_fields(self) -> dict[str, FieldSpec]:
+        """The fields the labels cover (a variant may add fields: its findings)."""
+        labelled = set().union(*(v.keys() for v in self.labels.values()))
+        return {n: s for n, s in self.task.fields.items() if n in labelled}
 
     def split_cases(self, split: str, limit: int | None = None) -> list[Case]:
         """The cases of a split (``all``: every case), the first ``limit`` of them."""
@@ -101,24 +109,49 @@ def find_tasks(root: str | Path, names: list[str] | None = None) -> list[Path]:
     return [found[n] for n in dict.fromkeys(names)]
 
 
-def load_heldout_task(folder: str | Path) -> HeldoutTask:
-    """Load one task folder; every problem is a one-line error naming the file and case."""
+def load_heldout_task(folder: str | Path, variant: str | None = None) -> HeldoutTask:
+    """Load one task folder; every problem is a one-line error naming the file and case.
+    With ``variant``, the task file is ``task.<variant>.yaml`` where the folder has one
+    (the same task written another way, e.g. with computed fields), else ``task.yaml``."""
     folder = Path(folder)
     for name in (TASK_FILE, CASES_FILE, LABELS_FILE):
         if not (folder / name).is_file():
             raise DataError(f"{folder}: missing {name}")
-    task = load_task(folder / TASK_FILE)
+    task_file = TASK_FILE
+    if variant and (folder / f"task.{variant}.yaml").is_file():
+        task_file = f"task.{variant}.yaml"
+    task = load_task(folder / task_file)
     if task.input != "text":
         raise DataError(f"{folder / TASK_FILE}: the held-out format needs `input: text`")
     cases, splits = _read_cases(folder / CASES_FILE)
     kinds, about = _read_meta(folder / META_FILE, task)
-    labels = read_labels(folder / LABELS_FILE, dict(task.fields), id_column="id")
+    labelled = _label_keys(folder / LABELS_FILE)
+    missing = [n for n in labelled if n not in task.fields]
+    if missing:
+        raise DataError(f"{folder / task_file}: no field {missing[0]!r}, which the labels have")
+    fields = {n: s for n, s in task.fields.items() if n in labelled}
+    labels = read_labels(folder / LABELS_FILE, fields, id_column="id")
     _check_labels(folder / LABELS_FILE, task, cases, labels)
-    return HeldoutTask(folder.name, folder, task, cases, splits, labels, kinds, about)
+    held = HeldoutTask(folder.name, folder, task, cases, splits, labels, kinds, about)
+    held.task_file = task_file
+    return held
 
 
-def load_tasks(root: str | Path, names: list[str] | None = None) -> list[HeldoutTask]:
-    return [load_heldout_task(p) for p in find_tasks(root, names)]
+def _label_keys(path: Path) -> list[str]:
+    """The fields the labels file gives (the keys of its first line, id aside)."""
+    with path.open(encoding="utf-8") as fh:
+        first = fh.readline()
+    try:
+        keys = list(json.loads(first))
+    except (json.JSONDecodeError, TypeError):
+        raise DataError(f"{path}: line 1 is not a JSON object") from None
+    return [k for k in keys if k != "id"]
+
+
+def load_tasks(
+    root: str | Path, names: list[str] | None = None, variant: str | None = None
+) -> list[HeldoutTask]:
+    return [load_heldout_task(p, variant) for p in find_tasks(root, names)]
 
 
 def _read_cases(path: Path) -> tuple[list[Case], dict[str, str]]:

@@ -73,7 +73,7 @@ def task_outcomes(
 ) -> dict[str, list[Outcome]]:
     """field -> one outcome per case id (in ``ids`` order)."""
     out: dict[str, list[Outcome]] = {}
-    for name, spec in ht.task.fields.items():
+    for name, spec in ht.scored_fields.items():
         row = []
         for case_id in ids:
             rec = records.get(case_id)
@@ -180,7 +180,7 @@ def score_task(
     """Score the cases ``ids`` of one task from their records."""
     outcomes = task_outcomes(ht, ids, records)
     fields = {}
-    for name, spec in ht.task.fields.items():
+    for name, spec in ht.scored_fields.items():
         got = outcomes[name]
         result = FieldResult(
             kind=ht.kinds[name],
