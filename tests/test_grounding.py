@@ -25,6 +25,22 @@ def test_trim_cuts_a_mention_before_its_first_amount(written, kept):
     assert trim_span(written) == kept
 
 
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("hypertensie (sinds 2012)", "hypertensie"),
+        ("penicilline (exantheem)", "penicilline"),
+        ("morfine retard (MS Contin) 10 mg", "morfine retard"),
+        ("(2019)", "(2019)"),  # nothing would be left
+        ("ziekte van Parkinson", "ziekte van Parkinson"),
+    ],
+)
+def test_qualifiers_also_drops_a_parenthesis_at_the_end(written, kept):
+    assert trim_span(written, "qualifiers") == kept
+    assert trim_span("hypertensie (sinds 2012)", "amounts") == "hypertensie (sinds 2012)"
+    assert trim_span("metoprolol 50 mg", "none") == "metoprolol 50 mg"
+
+
 def task(trim=None):
     spec = {"type": "spans", "labels": ["MEDICATION"], "layout": "list"}
     if trim:

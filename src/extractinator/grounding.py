@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .align import align_spans
@@ -48,7 +49,7 @@ def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any
             continue
         spec = task.fields[name]
         written = [s["text"] for s in spans]
-        kept = [trim_span(t) if spec.span_trim == "amounts" else t for t in written]
+        kept = [trim_span(t, spec.span_trim) for t in written]
         aligned = align_spans(text, list(zip(kept, [s["label"] for s in spans], strict=True)))
         output[name] = [
             {**a.model_dump(), **({"written": w} if w != a.text else {})}
@@ -57,12 +58,21 @@ def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any
     return output
 
 
-def trim_span(text: str) -> str:
-    """A mention cut before the first amount in it (a number with a unit: "metoprolol 50 mg
-    1dd1" -> "metoprolol"); kept whole when it starts with one, or when nothing but spaces
-    and punctuation would be left."""
-    found = first_amount(text)
-    if found is None:
+_TRAILING_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+
+
+def trim_span(text: str, mode: str = "amounts") -> str:
+    """A mention cut to what was asked: before the first amount in it (a number with a unit:
+    "metoprolol 50 mg 1dd1" -> "metoprolol"), and with ``qualifiers`` also without a
+    parenthesis at its end ("penicilline (exantheem)" -> "penicilline"); kept whole when
+    nothing but spaces and punctuation would be left. ``none`` keeps it as written."""
+    if mode == "none":
         return text
-    cut = text[:found].rstrip(" \t,;:(-/")
+    cut = text
+    found = first_amount(cut)
+    if found is not None:
+        cut = cut[:found].rstrip(" \t,;:(-/")
+    if mode == "qualifiers":
+        while _TRAILING_PARENS.search(cut):
+            cut = _TRAILING_PARENS.sub("", cut)
     return cut if any(c.isalnum() for c in cut) else text

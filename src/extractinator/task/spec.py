@@ -18,8 +18,9 @@ EnumValue = str | int | float | bool
 SpanLayout = Literal["pairs", "list", "by_label"]
 DEFAULT_SPAN_LAYOUT: SpanLayout = "pairs"
 # spans: "amounts" cuts a mention before the first amount in it ("metoprolol 50 mg 1dd1" ->
-# "metoprolol"), a mention that starts with one is kept whole; "none" keeps what was written
-SpanTrim = Literal["amounts", "none"]
+# "metoprolol"), a mention that starts with one is kept whole; "qualifiers" also drops a
+# parenthesis at its end ("hypertensie (sinds 2012)" -> "hypertensie"); "none" keeps it
+SpanTrim = Literal["amounts", "qualifiers", "none"]
 DEFAULT_SPAN_TRIM: SpanTrim = "none"
 # how the values of one field from the chunks of a long document become one (chunking.py)
 MergeRule = Literal["any", "all", "max", "min", "first", "last", "concat"]
