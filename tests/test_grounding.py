@@ -64,8 +64,12 @@ def test_trimmed_spans_are_grounded_on_what_is_kept_and_keep_what_was_written():
     assert span["written"] == "metoprolol 50 mg 1dd1"
 
 
-def test_without_trim_the_mention_is_kept_as_written():
-    out = ground_spans(task(), {"meds": [{"text": "ascal 80 mg", "label": "MEDICATION"}]}, TEXT)
+def test_by_default_mentions_are_cut_to_their_names_and_none_keeps_them_whole():
+    written = {"meds": [{"text": "ascal 80 mg", "label": "MEDICATION"}]}
+    out = ground_spans(task(), written, TEXT)
+    assert out["meds"][0]["text"] == "ascal" and out["meds"][0]["written"] == "ascal 80 mg"
+    written = {"meds": [{"text": "ascal 80 mg", "label": "MEDICATION"}]}
+    out = ground_spans(task("none"), written, TEXT)
     assert out["meds"][0]["text"] == "ascal 80 mg" and "written" not in out["meds"][0]
 
 

@@ -24,6 +24,9 @@ def derive_entry(job: DragonJob, inv: LabelInventory) -> LibraryEntry:
             "type": "spans",
             "labels": inv.entity_labels or ["ENTITY"],
             "description": "Every entity mention, copied exactly from the text.",
+            # DRAGON's entities follow their annotators' token conventions: amounts and
+            # parentheses may be part of them, so mentions are kept as written
+            "trim": "none",
         }
         prediction = PredictionSpec(field="entities")
     else:
