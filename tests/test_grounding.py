@@ -19,6 +19,11 @@ from extractinator.task import Task
         ("diabetes mellitus type 2", "diabetes mellitus type 2"),  # no unit: no amount
         ("COVID-19", "COVID-19"),
         ("ascal 80", "ascal 80"),
+        # the amount is the mention's complement, joined by a word: kept whole
+        ("nodus van 8 mm", "nodus van 8 mm"),
+        ("cyste met een diameter van 2,1 cm", "cyste met een diameter van 2,1 cm"),
+        ("lesion measuring 12 mm", "lesion measuring 12 mm"),
+        ("nodus 8 mm", "nodus"),
     ],
 )
 def test_trim_cuts_a_mention_before_its_first_amount(written, kept):

@@ -17,11 +17,14 @@ from extractinator.data import read_cases
 from extractinator.engines.base import GenerationRequest
 from extractinator.prompt import build_messages
 
-from paths import EXAMPLES
+from paths import EXAMPLES, FIXTURES
 
 pytestmark = pytest.mark.model
 
+# the bundled example: findings copied by the model, the summary computed in code
 RADIOLOGY = load_task(EXAMPLES / "radiology_task.yaml")
+# the same questions answered directly by the model (option probabilities, evidence quotes)
+RADIOLOGY_PLAIN = load_task(FIXTURES / "radiology_plain_task.yaml")
 MEDICATION = load_task(EXAMPLES / "medication_task.yaml")
 
 
@@ -34,8 +37,18 @@ def test_clear_cut_radiology_cases_are_extracted_correctly(default_engine):
     records = extract(RADIOLOGY, [texts["ct001"], texts["ct002"]], engine=default_engine)
     assert [r.status for r in records] == ["ok", "ok"]
     first, second = (r.output for r in records)
-    assert first == {"nodule_present": True, "largest_nodule_mm": 8.0, "side": "right"}
-    assert second == {"nodule_present": False, "largest_nodule_mm": None, "side": "none"}
+    assert first == {
+        "nodules": [{"side": "right", "size_mm": 8.0}],
+        "nodule_present": True,
+        "largest_nodule_mm": 8.0,
+        "side": "right",
+    }
+    assert second == {
+        "nodules": [],
+        "nodule_present": False,
+        "largest_nodule_mm": None,
+        "side": "none",
+    }
 
 
 def test_medication_spans_are_grounded_to_exact_offsets(default_engine):
@@ -105,7 +118,7 @@ def test_cli_run_writes_every_output_file(tmp_path):
 
 def test_option_probabilities_are_exact_and_confident_on_a_clear_case(default_engine):
     text = "CT thorax blanco. Geen longnoduli. Geen afwijkingen."
-    (record,) = extract(RADIOLOGY, [text], engine=default_engine)
+    (record,) = extract(RADIOLOGY_PLAIN, [text], engine=default_engine)
     assert record.probability_method == "option_scoring"
     probs = record.probabilities
     assert set(probs) == {"nodule_present", "side"}
@@ -118,11 +131,11 @@ def test_option_probabilities_are_exact_and_confident_on_a_clear_case(default_en
 
 
 def test_evidence_quote_is_grounded_in_the_report(default_engine):
-    task = RADIOLOGY.model_copy(
+    task = RADIOLOGY_PLAIN.model_copy(
         update={
             "fields": {
-                **RADIOLOGY.fields,
-                "largest_nodule_mm": RADIOLOGY.fields["largest_nodule_mm"].model_copy(
+                **RADIOLOGY_PLAIN.fields,
+                "largest_nodule_mm": RADIOLOGY_PLAIN.fields["largest_nodule_mm"].model_copy(
                     update={"evidence": True}
                 ),
             }
@@ -148,7 +161,7 @@ def test_samples_agree_on_a_clear_case(default_engine):
         progress=False, generation=GenerationConfig(samples=3, temperature=0.7, seed=1)
     )
     text = "CT thorax blanco. Geen longnoduli. Geen afwijkingen."
-    (record,) = extract(RADIOLOGY, [text], engine=default_engine, config=config)
+    (record,) = extract(RADIOLOGY_PLAIN, [text], engine=default_engine, config=config)
     assert record.status == "ok" and len(record.samples) == 3
     assert record.output["nodule_present"] is False
     assert record.agreement["nodule_present"] == pytest.approx(1.0)

@@ -59,18 +59,25 @@ def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any
 
 
 _TRAILING_PARENS = re.compile(r"\s*\([^()]*\)\s*$")
+# a mention whose amount is joined by one of these words holds the amount as its
+# complement ("nodus van 8 mm", "cyste met een diameter van 2 cm"), not as a modifier
+_JOINED_BY = re.compile(
+    r"\b(van|met|tot|op|bij|meet|metend|of|with|from|to|at|by|measuring)$",
+    re.IGNORECASE,
+)
 
 
 def trim_span(text: str, mode: str = "amounts") -> str:
     """A mention cut to what was asked: before the first amount in it (a number with a unit:
-    "metoprolol 50 mg 1dd1" -> "metoprolol"), and with ``qualifiers`` also without a
-    parenthesis at its end ("penicilline (exantheem)" -> "penicilline"); kept whole when
-    nothing but spaces and punctuation would be left. ``none`` keeps it as written."""
+    "metoprolol 50 mg 1dd1" -> "metoprolol") unless a joining word leads to it ("nodus
+    van 8 mm" stays whole), and with ``qualifiers`` also without a parenthesis at its end
+    ("penicilline (exantheem)" -> "penicilline"); kept whole when nothing but spaces and
+    punctuation would be left. ``none`` keeps it as written."""
     if mode == "none":
         return text
     cut = text
     found = first_amount(cut)
-    if found is not None:
+    if found is not None and not _JOINED_BY.search(cut[:found].rstrip()):
         cut = cut[:found].rstrip(" \t,;:(-/")
     if mode == "qualifiers":
         while _TRAILING_PARENS.search(cut):

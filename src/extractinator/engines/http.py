@@ -17,7 +17,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +132,13 @@ def poster_for(
     )
 
 
+async def _close_at_loop_end(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await client.aclose()
+
+
 class RetryingPoster:
     """POSTs JSON with the retry policy; counts attempts (handy for tests and logs)."""
 
@@ -145,19 +152,23 @@ class RetryingPoster:
         self._make = make
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: AsyncIterator[None] | None = None
         self.engine = engine
         self.retries = retries
         self.backoff = backoff
         self.attempts = 0  # requests sent over this poster's lifetime
 
-    @property
-    def client(self) -> httpx.AsyncClient:
+    async def _loop_client(self) -> httpx.AsyncClient:
         """The client for the running event loop: connections belong to one loop, so an
-        engine reused across ``asyncio.run`` calls gets a fresh client in each loop."""
+        engine reused across ``asyncio.run`` calls gets a fresh client in each loop, and
+        each is closed when its loop shuts down (an async generator that the loop
+        finalizes), so no socket outlives its loop."""
         loop = asyncio.get_running_loop()
         if self._client is None or loop is not self._loop:
-            self._client = self._make()
-            self._loop = loop
+            client = self._make()
+            self._closer = _close_at_loop_end(client)
+            await anext(self._closer)
+            self._client, self._loop = client, loop
         return self._client
 
     async def aclose(self) -> None:
@@ -168,7 +179,7 @@ class RetryingPoster:
     async def ping(self, url: str, timeout: float = 5.0) -> str | None:
         """One GET (no retries): None if the server answers 2xx, else why not, in words."""
         try:
-            response = await self.client.get(url, timeout=timeout)
+            response = await (await self._loop_client()).get(url, timeout=timeout)
         except httpx.HTTPError as exc:
             return _describe(exc)
         if response.is_success:
@@ -181,7 +192,7 @@ class RetryingPoster:
         """One GET (no retries): the JSON object answered with 2xx, else None; with
         ``unreachable``, EngineUnreachable when the server cannot be connected to."""
         try:
-            response = await self.client.get(url, timeout=timeout)
+            response = await (await self._loop_client()).get(url, timeout=timeout)
             data = response.json() if response.is_success else None
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             if unreachable:
@@ -213,7 +224,7 @@ class RetryingPoster:
             tries = f"{retry + 1} attempt{'s' if retry else ''}"
             self.attempts += 1
             try:
-                response = await self.client.post(url, json=body)
+                response = await (await self._loop_client()).post(url, json=body)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 cause = exc
                 failure: EngineError = EngineUnreachable(
@@ -222,7 +233,7 @@ class RetryingPoster:
             except httpx.TimeoutException as exc:
                 cause = exc
                 timeouts += 1
-                waited = self.client.timeout.read
+                waited = (await self._loop_client()).timeout.read
                 failure = EngineError(
                     f"{self.engine} server at {url} sent no answer within {waited:g} s "
                     f"({tries}); raise --timeout if the server is only slow"
