@@ -84,12 +84,25 @@ class _OneLineErrors(click.Group):
             _fail(missing_package_message(e, ctx.invoked_subcommand), ExitCode.SYSTEM)
         except OSError as e:
             if e.errno == errno.EPIPE:  # output piped into `head`: the reader stopped, quietly
-                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the process ends here)
+                _silence_stdout()
                 sys.exit(ExitCode.OK)
             _fail(os_error_message(e), ExitCode.SYSTEM)
         except KeyboardInterrupt:
             click.echo("interrupted: finished cases are saved; rerun to resume", err=True)
             sys.exit(ExitCode.INTERRUPTED)
+
+
+def _silence_stdout() -> None:
+    """Point stdout's file descriptor at /dev/null, so flushing it at exit raises no second
+    broken pipe (Python's documented recipe for SIGPIPE); a stdout without a descriptor
+    (captured output in tests) has nothing to flush to a closed pipe."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def _fail(message: str, code: int) -> None:
