@@ -30,6 +30,7 @@ from ..config import EngineConfig, RunConfig
 from ..data import Case
 from ..engines import Engine, create_engine
 from ..engines.base import GenerationRequest, GenerationResult
+from ..engines.stats import EngineStats
 from ..errors import ExtractinatorError
 from ..runner import run_cases
 from ..sink import MANIFEST, RECORDS, write_json_atomic
@@ -80,6 +81,9 @@ class _CancellableEngine:
 
     def describe(self) -> dict[str, Any]:
         return self._engine.describe()
+
+    def stats(self) -> EngineStats | None:
+        return self._engine.stats()
 
     async def aclose(self) -> None:  # the manager decides when the engine is closed
         return None
