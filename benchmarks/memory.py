@@ -81,6 +81,9 @@ class InstantEngine:
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name}
 
+    def stats(self) -> None:
+        return None
+
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         self.calls += 1
         if self.calls % 10_000 == 0:

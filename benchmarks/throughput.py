@@ -33,7 +33,8 @@ from typing import Any
 from extractinator.config import EngineConfig, GenerationConfig, LlamaCppConfig, RunConfig
 from extractinator.config import engine_config as make_engine_config
 from extractinator.engines import Engine, GenerationRequest, GenerationResult, create_engine
-from extractinator.engines.llamacpp import common_prefix
+from extractinator.engines.option_scoring import common_prefix
+from extractinator.engines.stats import EngineStats
 from extractinator.prompt import build_messages
 from extractinator.records import Record
 from extractinator.runner import run_task
@@ -74,6 +75,9 @@ class MeasuredEngine:
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
+
+    def stats(self) -> EngineStats | None:
+        return self.inner.stats()
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -183,7 +187,8 @@ def measure(args: argparse.Namespace, engine: Engine | None = None) -> dict[str,
             replay_started = time.perf_counter()
             counts = forced_counts(engine._llm, measured.answers)  # type: ignore[attr-defined]
             forced = {**counts, "replay_seconds": round(time.perf_counter() - replay_started, 1)}
-        scoring = getattr(engine, "scoring", None)
+        stats = engine.stats()
+        scoring = stats.option_scoring if stats is not None else None
         return figures(args, engine, measured, records, wall, load_seconds, scoring, forced)
     finally:
         if tokenizer is not None and tokenizer is not engine:

@@ -68,5 +68,8 @@ class FakeEngine:
     def describe(self) -> dict[str, Any]:
         return {"engine": "fake"}
 
+    def stats(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         self.closed = True

@@ -12,6 +12,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from .stats import EngineStats
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -89,6 +91,11 @@ class Engine(Protocol):
 
     def describe(self) -> dict[str, Any]:
         """Parameters that identify this engine for the run manifest."""
+        ...
+
+    def stats(self) -> EngineStats | None:
+        """The engine's own counters since it was made (option scoring's cost: see
+        stats.py), for benchmarks; None for engines that keep none."""
         ...
 
     async def aclose(self) -> None: ...

@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ from ..errors import ContextOverflow, EngineError, ModelError
 from ..model_store import DEFAULT_MODEL, ensure_default_model, sha256_file
 from .base import GenerationRequest, GenerationResult, strip_reasoning
 from .greedy import GreedyGrammarDecoder
-from .options import literal_to_key, normalise, top_level_value_starts
+from .option_scoring import KeptLogits, common_prefix, log_softmax, score_options
 from .repetition import RepetitionGuard
+from .stats import EngineStats
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +61,6 @@ def gguf_sha256(path: Path) -> str:
     return digest
 
 
-@dataclass
-class ScoringTotals:
-    """Option scoring's cost over the engine's life. It runs after generation (decodes on
-    the KV cache) and is not in GenerationResult's prompt/generation seconds."""
-
-    requests: int = 0
-    seconds: float = 0.0  # wall time
-    decode_seconds: float = 0.0  # llama.cpp's own decode time
-    tokens: int = 0  # tokens llama.cpp evaluated
-
-
 def _perf_reset(llm: Any) -> None:
     import llama_cpp
 
@@ -87,16 +76,6 @@ def _perf(llm: Any) -> Any | None:
     if llm.context_params.no_perf:
         return None
     return llama_cpp.llama_perf_context(llm._ctx.ctx)
-
-
-def common_prefix(a: list[int], b: list[int]) -> int:
-    """Length of the longest common prefix of two token lists."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 class LlamaCppEngine:
@@ -147,10 +126,10 @@ class LlamaCppEngine:
         )
         self._grammars: dict[str, Any] = {}
         # the last greedy answer: (prompt, generated tokens, {m: logits after m of them})
-        self._answer_logits: tuple[list[int], list[int], dict[int, Any]] = ([], [], {})
+        self._answer_logits = KeptLogits()  # for option scoring after the answer
         # token ids the last answer generated (temperature 0; for measurements)
         self.last_generated: list[int] = []
-        self.scoring = ScoringTotals()
+        self._stats = EngineStats(self.name)
         self._lock = threading.Lock()  # loop-agnostic: one sequence at a time
 
     @property
@@ -219,7 +198,9 @@ class LlamaCppEngine:
         if request.option_fields and not reasoning:
             scoring_started = time.perf_counter()
             _perf_reset(llm)
-            option_probs = self._score_options(tokens, text, request.option_fields)
+            option_probs = score_options(
+                tokens, text, request.option_fields, self._tokenize_text, self._next_logprobs
+            )
             self._count_scoring(time.perf_counter() - scoring_started)
         seconds = time.perf_counter() - started
         return GenerationResult(
@@ -258,7 +239,7 @@ class LlamaCppEngine:
                 )
         except (ValueError, RuntimeError) as e:
             raise EngineError(f"llama.cpp generation failed: {e}") from e
-        self._answer_logits = (tokens, decoded.tokens, decoded.kept_logits)
+        self._answer_logits.set(tokens, decoded.tokens, decoded.kept_logits)
         self.last_generated = decoded.tokens
         out, finish_reason = decoded.tokens, decoded.finish_reason
         if guard.cut is not None:  # keep the text up to the first copy of the loop
@@ -273,7 +254,8 @@ class LlamaCppEngine:
         from llama_cpp import StoppingCriteriaList
 
         llm = self._llm
-        self._answer_logits, self.last_generated = ([], [], {}), []
+        self._answer_logits.clear()
+        self.last_generated = []
         guard = RepetitionGuard(len(tokens))
         try:
             out = llm.create_completion(
@@ -295,13 +277,17 @@ class LlamaCppEngine:
             finish_reason = "repetition"
         return text, finish_reason, int(out["usage"]["completion_tokens"])  # type: ignore[index]
 
+    def stats(self) -> EngineStats:
+        return self._stats.snapshot()
+
     def _count_scoring(self, seconds: float) -> None:
         perf = _perf(self._llm)
-        self.scoring.requests += 1
-        self.scoring.seconds += seconds
+        scoring = self._stats.option_scoring
+        scoring.requests += 1
+        scoring.seconds += seconds
         if perf is not None:
-            self.scoring.decode_seconds += (perf.t_p_eval_ms + perf.t_eval_ms) / 1000
-            self.scoring.tokens += perf.n_p_eval + perf.n_eval
+            scoring.decode_seconds += (perf.t_p_eval_ms + perf.t_eval_ms) / 1000
+            scoring.tokens += perf.n_p_eval + perf.n_eval
 
     def _load(self, tokens: list[int]) -> None:
         """Make the KV cache hold ``tokens``, reusing the longest cached prefix; at least the
@@ -311,89 +297,21 @@ class LlamaCppEngine:
         llm.n_tokens = min(common, len(tokens) - 1)
         llm.eval(tokens[llm.n_tokens :])
 
-    def _kept_logits(self, tokens: list[int]) -> Any | None:
-        """The logits after ``tokens`` if the last answer's decoding kept them (``tokens``
-        = its prompt + its first m generated tokens): the same numbers a decode would give."""
-        prompt, generated, kept = self._answer_logits
-        m = len(tokens) - len(prompt)
-        if m not in kept or tokens[: len(prompt)] != prompt:
-            return None
-        return kept[m] if tokens[len(prompt) :] == generated[:m] else None
+    def _tokenize_text(self, text: str) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
-    def _next_logits(self, tokens: list[int]) -> Any:
-        """Make the KV cache hold ``tokens`` (reusing the longest cached prefix) and return
-        the log-probabilities of the next token."""
+    def _next_logprobs(self, tokens: list[int]) -> Any:
+        """Log-probabilities of the token after ``tokens``: kept from the last answer's
+        decoding where it passed there (the same numbers a decode would give), else by a
+        decode on the KV cache (reusing the longest cached prefix)."""
         import numpy as np
 
-        llm = self._llm
-        logits = self._kept_logits(tokens)
-        if logits is not None:
-            shifted = logits - logits.max()
-            return shifted - np.log(np.exp(shifted).sum())
-        self._load(tokens)
-        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-        shifted = logits - logits.max()
-        return shifted - np.log(np.exp(shifted).sum())
-
-    def _score_options(
-        self, prompt: list[int], text: str, fields: dict[str, list[str]]
-    ) -> dict[str, dict[str, float]]:
-        """Exact option scoring under the constraint: for each field, the probability of
-        each allowed literal after the prompt and the answer up to that field's value. The
-        literals' tokens form a trie; at every branching point the model's next-token
-        distribution is renormalised over the branches (as grammar-constrained decoding
-        does), and forced steps count as certain. Costs one decode per branching point,
-        on the KV cache."""
-        llm = self._llm
-        starts = top_level_value_starts(text)
-        result: dict[str, dict[str, float]] = {}
-        for name, literals in fields.items():
-            if name not in starts or len(literals) < 2:
-                continue
-            before = text[: starts[name]]
-            base = llm.tokenize(before.encode("utf-8"), add_bos=False, special=False)
-            fulls = [
-                llm.tokenize((before + lit).encode("utf-8"), add_bos=False, special=False)
-                for lit in literals
-            ]
-            k = min(common_prefix(base, f) for f in fulls)
-            context = prompt + base[:k]
-            paths = [tuple(f[k:]) for f in fulls]
-            logprobs = {
-                lit: lp
-                for lit, lp in zip(literals, self._trie_logprobs(context, paths), strict=True)
-            }
-            result[name] = {literal_to_key(k): p for k, p in normalise(logprobs).items()}
-        return result
-
-    def _trie_logprobs(self, context: list[int], paths: list[tuple[int, ...]]) -> list[float]:
-        """Constrained log-probability of each token path continuing ``context``."""
-        import numpy as np
-
-        scores = [0.0] * len(paths)
-        pending: list[tuple[int, ...]] = [()]
-        while pending:
-            prefix = pending.pop()
-            depth = len(prefix)
-            members = [i for i, p in enumerate(paths) if p[:depth] == prefix]
-            ended = [i for i in members if len(paths[i]) == depth]
-            children = sorted({paths[i][depth] for i in members if len(paths[i]) > depth})
-            if len(children) + bool(ended) <= 1:
-                if children:
-                    pending.append(prefix + (children[0],))
-                continue
-            logp = self._next_logits(context + list(prefix))
-            branch = {c: float(logp[c]) for c in children}
-            if ended:  # a literal ends here while others go on: the rest of the mass
-                rest = 1.0 - float(np.exp(list(branch.values())).sum())
-                branch[-1] = float(np.log(max(rest, 1e-12)))
-            top = max(branch.values())
-            norm = top + float(np.log(sum(np.exp(v - top) for v in branch.values())))
-            for i in members:
-                token = paths[i][depth] if len(paths[i]) > depth else -1
-                scores[i] += branch[token] - norm
-            pending.extend(prefix + (c,) for c in children)
-        return scores
+        logits = self._answer_logits.get(tokens)
+        if logits is None:
+            llm = self._llm
+            self._load(tokens)
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+        return log_softmax(logits)
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         return await asyncio.to_thread(self._locked_generate, request)

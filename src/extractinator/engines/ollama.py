@@ -30,6 +30,7 @@ from .base import GenerationRequest, GenerationResult, strip_reasoning
 from .http import Backoff, check_base_url, error_text, one_line, poster_for
 from .logprob_options import LogprobOptionScorer, top_logprobs_for
 from .openai import join_reasoning, parse_logprobs, response_json
+from .stats import EngineStats
 
 DEFAULT_BASE_URL = "http://127.0.0.1:11434"
 MAX_CHARS_PER_TOKEN = 8  # no tokenizer writes more characters per token in prose
@@ -107,6 +108,9 @@ class OllamaEngine:
     async def ping(self) -> str | None:
         """Health check (``GET {base_url}/api/version``): None if Ollama answers, else why not."""
         return await self.http.ping(f"{self.base_url}/api/version")
+
+    def stats(self) -> EngineStats | None:
+        return None  # the server keeps its own metrics
 
     def describe(self) -> dict[str, Any]:
         return {

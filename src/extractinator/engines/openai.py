@@ -36,6 +36,7 @@ from .base import GenerationRequest, GenerationResult, TokenLogprob, strip_reaso
 from .http import Backoff, check_base_url, error_text, one_line, poster_for
 from .logprob_options import LogprobOptionScorer, top_logprobs_for
 from .server_tokens import ServerTokenizer
+from .stats import EngineStats
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,9 @@ class OpenAIEngine:
     async def ping(self) -> str | None:
         """Health check (``GET {base_url}/models``): None if the server answers, else why not."""
         return await self.http.ping(f"{self.base_url}/models")
+
+    def stats(self) -> EngineStats | None:
+        return None  # the server keeps its own metrics
 
     def describe(self) -> dict[str, Any]:
         return {

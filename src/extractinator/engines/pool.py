@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from ..errors import ConfigError, EngineConnectionLost, EngineError, EngineUnreachable
 from .base import Engine, GenerationRequest, GenerationResult
+from .stats import EngineStats
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,9 @@ class EndpointPool:
             if endpoint.down is None:
                 return await endpoint.engine.count_tokens(request)
         return None
+
+    def stats(self) -> EngineStats | None:
+        return None  # servers keep their own metrics; status() says what each endpoint served
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -30,9 +30,10 @@ from ..config import EngineConfig, RunConfig
 from ..data import Case
 from ..engines import Engine, create_engine
 from ..engines.base import GenerationRequest, GenerationResult
-from ..errors import ExtractinatorError
+from ..engines.stats import EngineStats
+from ..errors import ExtractinatorError, RunDirError
 from ..runner import run_cases
-from ..sink import MANIFEST, RECORDS, write_json_atomic
+from ..sink import MANIFEST, RECORDS, RunDir, write_json_atomic
 from ..task.spec import Task
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,9 @@ class _CancellableEngine:
 
     def describe(self) -> dict[str, Any]:
         return self._engine.describe()
+
+    def stats(self) -> EngineStats | None:
+        return self._engine.stats()
 
     async def aclose(self) -> None:  # the manager decides when the engine is closed
         return None
@@ -138,10 +142,11 @@ class Job:
 
 
 def read_manifest(outdir: Path) -> dict[str, Any]:
+    """The run's manifest as the sink reads it; {} while there is none or it is unreadable
+    (the page polls while the runner writes)."""
     try:
-        data: dict[str, Any] = json.loads((outdir / MANIFEST).read_text(encoding="utf-8"))
-        return data
-    except (OSError, ValueError):
+        return RunDir(outdir).read_manifest() or {}
+    except RunDirError:
         return {}
 
 
