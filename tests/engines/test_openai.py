@@ -455,7 +455,7 @@ def test_real_server_long_case_is_split_once_the_context_is_known(
             "fields": {"nodule": {"type": "boolean"}},
         }
     )
-    text = "\n".join(f"Regel {i}: geen bijzonderheden in segment {i}." for i in range(200))
+    text = "\n".join(f"Regel {i}: geen bijzonderheden in segment {i}." for i in range(90))
     engine = engine_for(llama_server.base_url, structured_output="json_object")
     config = RunConfig(progress=False, generation=GenerationConfig(max_tokens=16, max_reasks=0))
     (record,) = extract(task, [text], engine=engine, config=config)
