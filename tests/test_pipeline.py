@@ -95,6 +95,54 @@ def test_cut_off_answer_keeps_its_complete_entries_and_says_so():
     assert "output budget" in rec.repaired and rec.raw_output == text
 
 
+LIST_FIRST = Task.model_validate(
+    {
+        "name": "t",
+        "description": "d",
+        "fields": {
+            "meds": {"type": "spans", "labels": ["MEDICATION"]},
+            "size_mm": {"type": "number", "nullable": True, "unit": "mm"},
+            "smoker": {"type": "boolean"},
+        },
+    }
+)
+
+
+def run_list_first(engine):
+    compiled = CompiledTask(LIST_FIRST)
+    return asyncio.run(extract_case(compiled, engine, GenerationConfig(), "c1", 0, TEXT))
+
+
+def test_fields_after_a_cut_list_are_asked_for_on_their_own():
+    cut = '{"meds": [["Metformine", "MEDICATION"], ["metformine", "MEDICATION"], ["metf…'
+    engine = FakeEngine([cut, '{"size_mm": "1,4 cm", "smoker": false}'])
+    rec = run_list_first(engine)
+    assert rec.status == "ok" and len(engine.requests) == 2
+    assert [m["text"] for m in rec.output["meds"]] == ["Metformine", "metformine"]
+    assert rec.output["size_mm"] == 14 and rec.output["smoker"] is False
+    assert rec.amounts["size_mm"].text == "1,4 cm"  # read and converted like any amount
+    rest = engine.requests[1]
+    assert list(rest.json_schema["properties"]) == ["size_mm", "smoker"]
+    assert "meds" not in rest.messages[0].content  # the rest's prompt asks for the rest only
+    assert "(size_mm, smoker) were asked for on their own" in rec.repaired
+    assert rec.raw_output.startswith(cut) and rec.raw_output.endswith("false}")
+    assert rec.completion_tokens > len(cut.split())  # both answers counted
+
+
+def test_a_cut_list_whose_rest_is_invalid_too_fails_as_cut():
+    cut = '{"meds": [["Metformine", "MEDICATION"], ["metf…'
+    engine = FakeEngine([cut, '{"size_mm": 3}'])  # smoker missing again
+    rec = run_list_first(engine)
+    assert rec.status == "failed" and rec.error.type == "truncated"
+    assert len(engine.requests) == 2 and rec.raw_output == cut
+
+
+def test_a_cut_answer_with_nothing_complete_is_not_asked_again():
+    engine = FakeEngine(['{"meds": [["Metf…'])
+    rec = run_list_first(engine)
+    assert rec.error.type == "truncated" and len(engine.requests) == 1
+
+
 def test_empty_text_is_failed_without_calling_the_model():
     engine = FakeEngine([])
     rec = run(engine, text="   \n ")

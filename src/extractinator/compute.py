@@ -13,11 +13,11 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from .records import option_key
+from .records import Record, RecordError, option_key
 from .task.expressions import ComputeError, check_result, evaluate, names_used
 from .task.spec import Task
 
-__all__ = ["ComputeError", "apply_computed", "computed_probabilities"]
+__all__ = ["ComputeError", "apply_computed", "computed_probabilities", "finish_computed"]
 
 MAX_COMBINATIONS = 256  # fact value combinations enumerated for one computed field
 
@@ -95,3 +95,47 @@ def _recompute_upto(task: Task, values: dict[str, Any], target: str) -> dict[str
             break
         values[name] = check_result(spec, evaluate(spec.compute or "", values))
     return values
+
+
+def finish_computed(
+    record: Record, task: Task, sample_outputs: list[dict[str, Any]] | None = None
+) -> None:
+    """The compute step: add the computed fields to an ok record's output, and the
+    probabilities of computed yes/no and enum fields (from the facts' option
+    probabilities, else from the samples' votes). An expression that fails makes the
+    record failed with a ``compute_error`` naming the field."""
+    if not record.ok or record.output is None or not task.computed_fields():
+        return
+    try:
+        apply_computed(task, record.output)
+    except ComputeError as e:
+        record.status = "failed"
+        record.error = RecordError(type="compute_error", message=str(e))
+        record.output = None
+        return
+    probs = computed_probabilities(task, record.output, record.probabilities)
+    if sample_outputs:  # the votes see every fact's uncertainty, lists and numbers too
+        probs = {**probs, **_computed_votes(task, sample_outputs)}
+    if probs:
+        record.probabilities = {**(record.probabilities or {}), **probs}
+
+
+def _computed_votes(task: Task, outputs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Vote fractions of each computed yes/no or enum field over the samples' answers."""
+    votes: dict[str, dict[str, float]] = {}
+    computed = [dict(o) for o in outputs]
+    for out in computed:
+        try:
+            apply_computed(task, out)
+        except ComputeError:
+            out.clear()
+    counted = [o for o in computed if o]
+    for name, spec in task.computed_fields().items():
+        if spec.type not in ("boolean", "enum") or not counted:
+            continue
+        tally: dict[str, float] = {}
+        for out in counted:
+            key = option_key(out[name])
+            tally[key] = tally.get(key, 0.0) + 1 / len(counted)
+        votes[name] = tally
+    return votes

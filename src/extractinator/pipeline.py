@@ -3,6 +3,7 @@ ground spans and evidence -> record."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,16 +11,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from .chunking import merge_records, plan_chunks, truncate
-from .compute import ComputeError, apply_computed, computed_probabilities
+from .compute import finish_computed
 from .config import GenerationConfig
 from .consistency import aggregate, agrees, average_probabilities, vote_probabilities
+from .cut_answers import kept_part, sub_task
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
 from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
 from .grounding import ground_evidence, ground_spans
 from .prompt import build_messages
 from .reading import read_amounts
-from .records import AmountReading, Record, RecordError, add_counts, option_key, record_key
+from .records import AmountReading, Record, RecordError, add_counts, record_key
 from .task.evidence import split_evidence
 from .task.spans import spans_as_list
 from .task.spec import Example, Task
@@ -106,6 +108,17 @@ async def _sample(
                 sample.repaired = REPAIRED[last.finish_reason]
                 _accept(sample, compiled, *repaired, last)
                 break
+            rest = None
+            if cut_off:
+                rest = await _ask_rest(sample, compiled, engine, gen, text, last, seed)
+            if rest is not None:  # the fields after a cut list, asked for on their own
+                output, amounts, combined, missing = rest
+                sample.repaired = (
+                    f"{REPAIRED[last.finish_reason]}; the fields after it "
+                    f"({', '.join(missing)}) were asked for on their own"
+                )
+                _accept(sample, compiled, output, amounts, combined)
+                break
             kind = "truncated" if last.finish_reason == "length" else e.kind
             if last.finish_reason == "repetition":
                 kind = "repetition"
@@ -143,6 +156,45 @@ def _read_repaired(
         return output, read_amounts(compiled.task, output, text)
     except InvalidOutput:
         return None
+
+
+async def _ask_rest(
+    sample: _Sample,
+    compiled: CompiledTask,
+    engine: Engine,
+    gen: GenerationConfig,
+    text: str,
+    cut: GenerationResult,
+    seed: int | None,
+) -> tuple[dict[str, Any], dict[str, AmountReading], GenerationResult, list[str]] | None:
+    """A cut answer whose complete part lacks later fields: ask for those fields alone and
+    join the two; None when nothing can be kept or the rest is not valid either."""
+    kept = kept_part(compiled.task, cut.text)
+    if kept is None:
+        return None
+    part, missing = kept
+    rest_task = CompiledTask(sub_task(compiled.task, missing))
+    try:
+        result = await engine.generate(_request(rest_task, gen, text, None, None, seed))
+    except EngineUnreachable:
+        raise
+    except EngineError:
+        return None
+    add_counts(sample, result)
+    try:
+        rest = validate_output(result.text, rest_task.model)
+        output = validate_output(json.dumps({**part, **rest}), compiled.model)
+        amounts = read_amounts(compiled.task, output, text, null_unreadable=True)
+    except InvalidOutput:
+        return None
+    combined = result.model_copy(
+        update={
+            "text": f"{cut.text}\n{result.text}",
+            "option_probs": {**(cut.option_probs or {}), **(result.option_probs or {})} or None,
+            "probability_method": result.probability_method or cut.probability_method,
+        }
+    )
+    return output, amounts, combined, missing
 
 
 def _request(
@@ -314,50 +366,6 @@ def _fill_record(
     finish_computed(record, task, voters)
     if record.status == "failed":
         record.raw_output = valid[0].answer
-
-
-def finish_computed(
-    record: Record, task: Task, sample_outputs: list[dict[str, Any]] | None = None
-) -> None:
-    """The compute step: add the computed fields to an ok record's output, and the
-    probabilities of computed yes/no and enum fields (from the facts' option
-    probabilities, else from the samples' votes). An expression that fails makes the
-    record failed with a ``compute_error`` naming the field."""
-    if not record.ok or record.output is None or not task.computed_fields():
-        return
-    try:
-        apply_computed(task, record.output)
-    except ComputeError as e:
-        record.status = "failed"
-        record.error = RecordError(type="compute_error", message=str(e))
-        record.output = None
-        return
-    probs = computed_probabilities(task, record.output, record.probabilities)
-    if sample_outputs:  # the votes see every fact's uncertainty, lists and numbers too
-        probs = {**probs, **_computed_votes(task, sample_outputs)}
-    if probs:
-        record.probabilities = {**(record.probabilities or {}), **probs}
-
-
-def _computed_votes(task: Task, outputs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Vote fractions of each computed yes/no or enum field over the samples' answers."""
-    votes: dict[str, dict[str, float]] = {}
-    computed = [dict(o) for o in outputs]
-    for out in computed:
-        try:
-            apply_computed(task, out)
-        except ComputeError:
-            out.clear()
-    counted = [o for o in computed if o]
-    for name, spec in task.computed_fields().items():
-        if spec.type not in ("boolean", "enum") or not counted:
-            continue
-        tally: dict[str, float] = {}
-        for out in counted:
-            key = option_key(out[name])
-            tally[key] = tally.get(key, 0.0) + 1 / len(counted)
-        votes[name] = tally
-    return votes
 
 
 def _spans_as_lists(task: Task, output: dict[str, Any]) -> dict[str, Any]:
