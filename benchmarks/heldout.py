@@ -4,7 +4,7 @@ per field kind, optionally beside llm_extractinator 0.7.1 (benchmarks/heldout_pe
 
   python benchmarks/heldout.py [--root DIR] [--tasks a b] [--split dev|test|all]
       [engine options of `extractinator run`] [--out runs/heldout] [--json FILE]
-      [--peer PEER_OUT_DIR] [--limit N]
+      [--peer PEER_OUT_DIR] [--limit N] [--score-only [--retrim amounts|qualifiers|none]]
 
 Each task's cases of the split run through the ordinary runner into ``OUT/<task>/`` (a run
 directory: resumable, inspectable with ``extractinator report``). Scoring rules are in
@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
@@ -26,6 +26,7 @@ from extractinator.errors import ConfigError, ExtractinatorError
 from extractinator.experiments.heldout import DEFAULT_ROOT, SPLITS, load_tasks, run_heldout
 from extractinator.experiments.heldout_scoring import HeldoutResult, score_run_dirs
 from extractinator.experiments.heldout_table import format_markdown, format_results
+from extractinator.task.spec import SpanTrim
 
 
 def expand_tasks(argv: list[str]) -> list[str]:
@@ -76,6 +77,11 @@ class _OneLineErrors(click.Command):
     help="Use each task's task.<VARIANT>.yaml where it has one (e.g. features).",
 )
 @click.option("--score-only", is_flag=True, help="Score the run directories; run nothing.")
+@click.option(
+    "--retrim",
+    type=click.Choice(get_args(SpanTrim)),
+    help="With --score-only: cut the spans the model wrote again with this trim mode.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a different run in OUT/<task>.")
 @click.option("--retry-failed", is_flag=True, help="Run failed cases again.")
 @engine_options
@@ -90,14 +96,17 @@ def main(
     peer: Path | None,
     variant: str | None,
     score_only: bool,
+    retrim: SpanTrim | None,
     **kw: Any,
 ) -> None:
     """Run and score the held-out benchmark (and the peer beside it with --peer)."""
     tasks = load_tasks(root, list(task_names) or None, variant)
     config = build_config(**kw)
+    if retrim is not None and not score_only:
+        raise ConfigError("--retrim re-cuts finished runs: use it with --score-only")
     if not score_only:
         run_heldout(tasks, split, out, config, echo=click.echo)
-    ours = score_run_dirs(tasks, split, out, limit=config.limit)  # detail: from the manifests
+    ours = score_run_dirs(tasks, split, out, limit=config.limit, retrim=retrim)
     systems = [ours]
     if peer is not None:
         sys.path.insert(0, str(Path(__file__).resolve().parent))

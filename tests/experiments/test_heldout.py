@@ -355,3 +355,28 @@ fields:
     ]
     assert "sizes" in features.task.fields and "sizes" not in features.scored_fields
     assert load_heldout_task(folder, "nothing-like-it").task_file == "task.yaml"
+
+
+def test_retrim_rescores_the_written_spans_with_another_trim_mode(tmp_path):
+    tasks = load_tasks(FIXTURE, ["fixture_letter"])
+    letter = {
+        "pneumonie": {"allergies": ["penicilline"], "destination": "huis",
+                      "entities": [["pneumonie", "DIAGNOSIS"],
+                                   ["amoxicilline 500 mg 3dd", "MEDICATION"]]},
+        "Na CVA": {"allergies": ["jodium", "pleisters"], "destination": "revalidatie",
+                   "entities": [["CVA", "DIAGNOSIS"], ["clopidogrel 75 mg", "MEDICATION"]]},
+    }  # fmt: skip
+
+    def answer(request) -> str:
+        text = request.messages[-1].content
+        return json.dumps(next(a for p, a in letter.items() if p in text))
+
+    run_heldout(tasks, "dev", tmp_path, config(), engine=FakeEngine(answer))
+    as_run = score_run_dirs(tasks, "dev", tmp_path).tasks["fixture_letter"]
+    untrimmed = score_run_dirs(tasks, "dev", tmp_path, retrim="none")
+    entities = untrimmed.tasks["fixture_letter"].fields["entities"]
+    assert as_run.fields["entities"].score == 1.0  # the default trim cut dose and frequency
+    assert entities.spans_offsets.tp == 2 and entities.spans_offsets.fp == 2
+    assert "re-cut offline with trim: none" in untrimmed.detail
+    again = score_run_dirs(tasks, "dev", tmp_path).tasks["fixture_letter"]
+    assert again.fields["entities"].score == 1.0  # the run's own records are left as they were

@@ -26,11 +26,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..grounding import ground_spans
 from ..records import Record
 from ..reports import matching as m
 from ..reports.evaluate import PRF
 from ..sink import RunDir
-from ..task.spec import FieldSpec
+from ..task.spec import FieldSpec, SpanTrim
 from .heldout import KINDS, HeldoutTask
 
 AMOUNT_REL_TOL = 0.01
@@ -267,17 +268,46 @@ def score_run_dirs(
     limit: int | None = None,
     system: str = "extractinator",
     detail: str | None = None,
+    retrim: SpanTrim | None = None,
 ) -> SystemResult:
     """Score ``<out>/<task>/`` run directories (as :func:`.heldout.run_heldout` writes);
-    ``detail`` defaults to the model and settings in their manifests."""
+    ``detail`` defaults to the model and settings in their manifests. ``retrim``: score
+    the spans as the model wrote them, cut again by that trim mode (no model run)."""
     out = Path(out)
     results = {}
     details = {d for ht in tasks if (d := run_dir_detail(out / ht.name))}
     detail = detail or " | ".join(sorted(details)) or None
+    if retrim is not None:
+        detail = f"{detail or 'extractinator'}; spans re-cut offline with trim: {retrim}"
     for ht in tasks:
         ids = [c.id for c in ht.split_cases(split, limit)]
         timed, seconds = run_dir_timing(out / ht.name)
-        results[ht.name] = score_task(
-            ht, ids, run_dir_records(out / ht.name), timed_cases=timed, seconds=seconds
-        )
+        records = run_dir_records(out / ht.name)
+        if retrim is not None:
+            records = retrimmed(ht, records, retrim)
+        results[ht.name] = score_task(ht, ids, records, timed_cases=timed, seconds=seconds)
     return summarise(system, results, detail)
+
+
+def retrimmed(ht: HeldoutTask, records: dict[str, Record], mode: SpanTrim) -> dict[str, Record]:
+    """The records with every spans field re-cut from the texts the model wrote (``written``
+    where trimming changed it) by trim ``mode`` and grounded again."""
+    fields = {
+        n: spec.model_copy(update={"trim": mode}) if spec.type == "spans" else spec
+        for n, spec in ht.task.fields.items()
+    }
+    task = ht.task.model_copy(update={"fields": fields})
+    texts = {c.id: c.text for c in ht.cases}
+    out = {}
+    for cid, rec in records.items():
+        if rec.output is None or not task.span_fields() or cid not in texts:
+            out[cid] = rec
+            continue
+        output = dict(rec.output)
+        for name in task.span_fields():
+            if output.get(name):
+                output[name] = [
+                    {"text": s.get("written", s["text"]), "label": s["label"]} for s in output[name]
+                ]
+        out[cid] = rec.model_copy(update={"output": ground_spans(task, output, texts[cid])})
+    return out
