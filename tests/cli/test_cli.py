@@ -167,3 +167,32 @@ def test_an_os_error_in_a_command_is_one_line_and_exit_6(tmp_path, monkeypatch):
         f"error: {tmp_path / 'evaluation'}: permission denied (check the path, permissions "
         "and free space)"
     ]
+
+
+BIG_OUTPUT = """
+import click
+from extractinator.cli import main
+
+@main.command("spill")
+def spill():
+    for i in range(200_000):
+        click.echo(f"line {i}")
+
+main()
+"""
+
+
+def test_output_piped_into_a_reader_that_stops_ends_quietly_with_exit_0():
+    """`extractinator ... | head -1`: the broken pipe is neither a traceback nor an
+    "Exception ignored" message when Python flushes stdout at exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BIG_OUTPUT, "spill"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline() == b"line 0\n"
+    proc.stdout.close()  # the reader goes away, like `head -1`
+    with proc.stderr:
+        stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == ExitCode.OK
+    assert stderr == ""
