@@ -169,3 +169,35 @@ def test_amount_false_asks_for_the_number_itself():
     out = {"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0}
     readings = read_amounts(task, out, TEXT)
     assert out["largest_mm"] == 14 and "largest_mm" not in readings
+
+
+INTERVAL = Task.model_validate(
+    {
+        "name": "follow-up",
+        "description": "Follow-up advice.",
+        "fields": {"interval_months": {"type": "number", "unit": "months", "nullable": True}},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "text, written, months",
+    [
+        ("Controle-CT over een half jaar.", "een half jaar", 6),
+        ("Controle-CT over een half jaar.", "half jaar", 6),
+        ("Herbeoordeling over anderhalf jaar.", "anderhalf jaar", 18),
+        ("Poliklinische controle over drie maanden.", "drie maanden", 3),
+        ("Follow-up MRI in six weeks.", "six weeks", 6 * 7 / (365.25 / 12)),
+    ],
+)
+def test_an_amount_written_in_words_is_read_as_written(text, written, months):
+    out = {"interval_months": written}
+    readings = read_amounts(INTERVAL, out, text)
+    assert out["interval_months"] == pytest.approx(months, rel=1e-3)
+    reading = readings["interval_months"]
+    assert text[reading.start : reading.end].endswith(written)  # grounded in the report
+
+
+def test_words_without_a_unit_are_no_amount():
+    with pytest.raises(InvalidOutput, match="no number"):
+        read_amounts(INTERVAL, {"interval_months": "een controle"}, "Een controle volgt.")

@@ -304,12 +304,48 @@ _AMOUNT = re.compile(
 )
 
 
+# amounts written in words ("een half jaar", "twee weken", "anderhalf jaar", "six weeks"):
+# read only where the answer holds no digit at all
+_NUMBER_WORDS = {
+    "een half": 0.5, "een halve": 0.5, "half": 0.5, "halve": 0.5, "a half": 0.5,
+    "anderhalf": 1.5, "anderhalve": 1.5, "one and a half": 1.5,
+    "een": 1, "één": 1, "eén": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6,
+    "zeven": 7, "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12,
+    "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_WORD_AMOUNT = re.compile(
+    r"(?<!\w)(?P<w>"
+    + "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True))
+    + rf")\s+(?P<u>{_UNIT_TOKEN})",
+    re.IGNORECASE,
+)
+
+
+def _word_amount(text: str) -> ParsedAmount | None:
+    """An amount written in words with a known unit ("een half jaar" = 0.5 jaar)."""
+    for m in _WORD_AMOUNT.finditer(text):
+        unit = m.group("u").strip()
+        if normalise_unit(unit) is None:
+            continue
+        return ParsedAmount(
+            text=text,
+            numbers=[float(_NUMBER_WORDS[" ".join(m.group("w").lower().split())])],
+            units=[unit],
+            span=(m.start(), m.end()),
+        )
+    return None
+
+
 def parse_amount(text: str) -> ParsedAmount:
     """Read the one amount in ``text`` (words around it are allowed, a second number is
     not). Raises AmountError with a reason the model can act on."""
     norm = text.replace("\u00a0", " ").replace("−", "-")
     m = _AMOUNT.search(norm)
     if m is None:
+        worded = _word_amount(norm)
+        if worded is not None:
+            return worded
         raise AmountError(f"no number in {text!r}: write the amount as digits and its unit")
     rest = norm[: m.start()] + " " + norm[m.end() :]
     if re.search(r"\d", rest):
