@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import random
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,27 @@ from extractinator.records import Record, RecordError
 from extractinator.sink import RunDir
 from extractinator.task import Task, load_task
 
+from fakes import FakeEngine
 from paths import EXAMPLES, FIXTURES
+
+RADIOLOGY_REPLY = '{"nodule_present": true, "largest_nodule_mm": 8, "side": "right"}'
+
+
+def fake_factory(delay: float = 0.0):
+    """An engine factory for create_app: every case gets RADIOLOGY_REPLY."""
+    return lambda config: FakeEngine(lambda request: RADIOLOGY_REPLY, delay=delay)
+
+
+def wait_for_run(client, run, until=lambda p: p["finished"], timeout=20.0):
+    """Poll a studio run's progress until ``until(progress)``; its last progress."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress = client.get(f"/api/runs/progress?run={run}").json()
+        if until(progress):
+            return progress
+        time.sleep(0.05)
+    raise AssertionError(f"run {run} did not get there: {progress}")
+
 
 XSS_TEXT = (
     'Patiënt gebruikt aspirine 80 mg. <script>alert("xss")</script> '

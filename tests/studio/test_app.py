@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import socket
-import time
 
 import pytest
 
@@ -24,19 +23,12 @@ from extractinator.sink import RunDir
 from extractinator.studio.app import create_app, loopback_hosts
 from extractinator.task import load_task
 
-from fakes import FakeEngine
-from studio_fixtures import XSS_TEXT, make_workdir
-
-RADIOLOGY_REPLY = '{"nodule_present": true, "largest_nodule_mm": 8, "side": "right"}'
+from studio_fixtures import XSS_TEXT, fake_factory, make_workdir, wait_for_run
 
 
 @pytest.fixture
 def workdir(tmp_path):
     return make_workdir(tmp_path / "work")
-
-
-def fake_factory(delay: float = 0.0):
-    return lambda config: FakeEngine(lambda request: RADIOLOGY_REPLY, delay=delay)
 
 
 @pytest.fixture
@@ -274,7 +266,7 @@ def test_task_and_run_names_cannot_leave_their_folder(client, workdir):
     )
     assert r.status_code == 200, r.text
     assert r.json()["run"].startswith("runs/tasks_evil-")
-    _wait(client, r.json()["run"])
+    wait_for_run(client, r.json()["run"])
     assert not (workdir / "tasks").exists()
     for outdir in ("runs/a\r\nb", "runs/x\ny"):
         body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "outdir": outdir}
@@ -439,16 +431,6 @@ def test_data_preview_and_column_choice(client):
     assert res["columns"][:2] == ["case_id", "report"] and len(res["rows"]) == 2
 
 
-def _wait(client, run, until=lambda p: p["finished"], timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        progress = client.get(f"/api/runs/progress?run={run}").json()
-        if until(progress):
-            return progress
-        time.sleep(0.05)
-    raise AssertionError(f"run {run} did not get there: {progress}")
-
-
 def test_a_studio_run_is_an_ordinary_run_folder(client, workdir):
     body = {
         "task": "radiology_task.yaml",
@@ -459,7 +441,7 @@ def test_a_studio_run_is_an_ordinary_run_folder(client, workdir):
     r = client.post("/api/runs", json=body)
     assert r.status_code == 200, r.text
     assert r.json() == {"run": "runs/studio", "total": 4}
-    progress = _wait(client, "runs/studio")
+    progress = wait_for_run(client, "runs/studio")
     assert progress["status"] == "finished" and progress["ok"] == 4 and progress["total"] == 4
     manifest = RunDir(workdir / "runs" / "studio").read_manifest()
     assert manifest["status"] == "finished" and manifest["totals"]["ok"] == 4
@@ -477,13 +459,13 @@ def test_cancel_stops_a_run_and_it_can_be_resumed(workdir):
         body = {"task": "radiology_task.yaml", "data": "radiology_reports.csv", "outdir": "runs/c"}
         assert c.post("/api/runs", json=body).status_code == 200
         assert c.post("/api/runs", json=body).status_code == 409  # one run at a time
-        _wait(c, "runs/c", until=lambda p: p["done"] >= 1)
+        wait_for_run(c, "runs/c", until=lambda p: p["done"] >= 1)
         assert c.post("/api/runs/cancel?run=runs/c").json() == {"cancelled": True}
-        progress = _wait(c, "runs/c")
+        progress = wait_for_run(c, "runs/c")
         assert progress["status"] == "cancelled" and 1 <= progress["done"] < 12
         assert RunDir(workdir / "runs" / "c").read_manifest()["status"] == "interrupted"
         assert c.post("/api/runs", json=body).status_code == 200  # resumes
-        progress = _wait(c, "runs/c")
+        progress = wait_for_run(c, "runs/c")
         assert progress["status"] == "finished" and progress["done"] == 12
 
 

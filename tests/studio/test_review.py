@@ -26,9 +26,7 @@ from extractinator.studio.app import create_app
 from extractinator.task import load_task
 
 from fakes import FakeEngine
-from studio_fixtures import make_workdir
-
-REPLY = '{"nodule_present": true, "largest_nodule_mm": 8, "side": "right"}'
+from studio_fixtures import fake_factory, make_workdir, wait_for_run
 
 
 @pytest.fixture
@@ -38,19 +36,8 @@ def workdir(tmp_path):
 
 @pytest.fixture
 def client(workdir):
-    factory = lambda config: FakeEngine(lambda request: REPLY)  # noqa: E731
-    with TestClient(create_app(workdir, engine_factory=factory)) as c:
+    with TestClient(create_app(workdir, engine_factory=fake_factory())) as c:
         yield c
-
-
-def _wait(client, run, until=lambda p: p["finished"], timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        progress = client.get(f"/api/runs/progress?run={run}").json()
-        if until(progress):
-            return progress
-        time.sleep(0.05)
-    raise AssertionError(f"run {run} did not get there: {progress}")
 
 
 def _review_data(client, run, case_id=None):
@@ -210,7 +197,7 @@ def test_a_reviewed_case_becomes_a_task_example(client, workdir):
         "outdir": "runs/ex",
     }
     assert client.post("/api/runs", json=body).status_code == 200
-    _wait(client, "runs/ex")
+    wait_for_run(client, "runs/ex")
     r = client.post("/api/review/example", json={"run": "runs/ex", "id": "ct001"})
     assert r.status_code == 422 and "review the case first" in r.json()["detail"]
     model = _review_data(client, "runs/ex", "ct001")["model"]
@@ -270,7 +257,7 @@ def test_a_run_shows_loading_model_then_progress_then_the_end(workdir):
 
     def slow_factory(config):
         loaded.wait(10)
-        return FakeEngine(lambda request: REPLY)
+        return fake_factory()(config)
 
     with TestClient(create_app(workdir, engine_factory=slow_factory)) as c:
         body = {
@@ -288,7 +275,7 @@ def test_a_run_shows_loading_model_then_progress_then_the_end(workdir):
         assert any(r["run"] == "runs/first" and r["status"] == "loading model" for r in runs)
         assert c.post("/api/runs", json={**body, "outdir": "runs/second"}).status_code == 409
         loaded.set()
-        p = _wait(c, "runs/first")
+        p = wait_for_run(c, "runs/first")
         assert p["status"] == "finished" and p["done"] == 3
         rate = p["rate_per_min"]
         assert rate and rate > 0
@@ -309,7 +296,7 @@ def test_engine_start_errors_reach_the_page_and_the_runs_list(workdir):
             "outdir": "runs/broken",
         }
         assert c.post("/api/runs", json=body).status_code == 200
-        p = _wait(c, "runs/broken")
+        p = wait_for_run(c, "runs/broken")
         assert p["status"] == "failed" and "not a GGUF file" in p["error"]
         runs = c.get("/api/runs").json()["runs"]
         (row,) = [r for r in runs if r["run"] == "runs/broken"]
@@ -320,10 +307,10 @@ def test_engine_start_errors_reach_the_page_and_the_runs_list(workdir):
         p = c.get("/api/runs/progress?run=runs/broken").json()
         assert p["status"] == "failed" and "not a GGUF file" in p["error"]
     # and a later run into the folder starts from scratch
-    ok = lambda config: FakeEngine(lambda request: REPLY)  # noqa: E731
+    ok = fake_factory()
     with TestClient(create_app(workdir, engine_factory=ok)) as c:
         assert c.post("/api/runs", json={**body, "limit": 2}).status_code == 200
-        p = _wait(c, "runs/broken")
+        p = wait_for_run(c, "runs/broken")
         assert p["status"] == "finished" and p["error"] is None
 
 
