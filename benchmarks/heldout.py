@@ -4,7 +4,7 @@ per field kind, optionally beside llm_extractinator 0.7.1 (benchmarks/heldout_pe
 
   python benchmarks/heldout.py [--root DIR] [--tasks a b] [--split dev|test|all]
       [engine options of `extractinator run`] [--out runs/heldout] [--json FILE]
-      [--peer PEER_OUT_DIR] [--limit N] [--score-only [--retrim amounts|qualifiers|none]]
+      [--peer PEER_OUT_DIR] [--limit N] [--score-only [--retrim amounts|qualifiers|none] [--reread]]
 
 Each task's cases of the split run through the ordinary runner into ``OUT/<task>/`` (a run
 directory: resumable, inspectable with ``extractinator report``). Scoring rules are in
@@ -82,6 +82,11 @@ class _OneLineErrors(click.Command):
     type=click.Choice(get_args(SpanTrim)),
     help="With --score-only: cut the spans the model wrote again with this trim mode.",
 )
+@click.option(
+    "--reread",
+    is_flag=True,
+    help="With --score-only: read the amounts the model wrote again by the current rules.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a different run in OUT/<task>.")
 @click.option("--retry-failed", is_flag=True, help="Run failed cases again.")
 @engine_options
@@ -97,16 +102,17 @@ def main(
     variant: str | None,
     score_only: bool,
     retrim: SpanTrim | None,
+    reread: bool,
     **kw: Any,
 ) -> None:
     """Run and score the held-out benchmark (and the peer beside it with --peer)."""
     tasks = load_tasks(root, list(task_names) or None, variant)
     config = build_config(**kw)
-    if retrim is not None and not score_only:
-        raise ConfigError("--retrim re-cuts finished runs: use it with --score-only")
+    if (retrim is not None or reread) and not score_only:
+        raise ConfigError("--retrim and --reread rescore finished runs: use --score-only")
     if not score_only:
         run_heldout(tasks, split, out, config, echo=click.echo)
-    ours = score_run_dirs(tasks, split, out, limit=config.limit, retrim=retrim)
+    ours = score_run_dirs(tasks, split, out, limit=config.limit, retrim=retrim, reread=reread)
     systems = [ours]
     if peer is not None:
         sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 
 from extractinator.amounts import (
     AmountError,
+    amounts_in,
     convert,
     is_known_unit,
     parse_amount,
     parse_number,
     pick_value,
-    unit_at,
 )
 
 
@@ -102,9 +102,13 @@ def test_conversion_with_pint():
 def test_known_units_and_units_in_text():
     assert is_known_unit("mm") and is_known_unit("%") and is_known_unit("umol/l")
     assert not is_known_unit("pack-years")
-    assert unit_at(" cm. Verder geen") == "cm"
-    assert unit_at(" (serie 3)") is None
-    assert unit_at(" en rechts") is None
+    found = list(amounts_in("Segment 7: laesie 3,2 x 2,1 cm (serie 3), ER 90-100%, < 5 mm. T2N1."))
+    assert [(f.numbers, f.written_unit, f.kind) for f in found] == [
+        ([3.2, 2.1], "cm", "dimensions"),
+        ([90.0, 100.0], "%", "range"),
+        ([5.0], "mm", "single"),
+    ]  # numbers without a unit ("Segment 7", "serie 3", "T2N1") are no amounts
+    assert found[2].comparator == "<" and found[0].span == (18, 30)
 
 
 @pytest.mark.parametrize(

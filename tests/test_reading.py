@@ -89,6 +89,29 @@ def test_a_json_number_takes_the_unit_the_report_writes_after_it():
     assert out["volume_ml"] == 120.0 and readings["volume_ml"].written_unit == "cc"
 
 
+@pytest.mark.parametrize(
+    "name, copied, value, kind, words",
+    [
+        ("largest_mm", "3,2", 32.0, "dimensions", "3,2 x 2,1 cm"),  # the size, its largest
+        ("largest_mm", 2.1, 32.0, "dimensions", "3,2 x 2,1 cm"),  # a JSON number too
+        ("volume_ml", "40", 45.0, "range", "40-50 cc"),  # the range, by the field's pick: mean
+    ],
+)
+def test_one_number_of_a_size_or_range_is_read_as_the_whole_amount(
+    name, copied, value, kind, words
+):
+    out = {"largest_mm": None, "lesions": [], "volume_ml": None, "count": 0, name: copied}
+    readings = read_amounts(TASK, out, TEXT)
+    assert out[name] == value and readings[name].kind == kind
+    assert TEXT[readings[name].start : readings[name].end] == words
+
+
+def test_a_copied_bound_keeps_the_comparison_the_report_writes():
+    out = {"largest_mm": "5", "lesions": [], "volume_ml": None, "count": 0}
+    readings = read_amounts(TASK, out, "Restlaesie < 5 mm.")
+    assert out["largest_mm"] == 5.0 and readings["largest_mm"].comparator == "<"
+
+
 def test_of_several_places_the_one_whose_unit_converts_counts():
     text = "Na 2 dagen: laesie van 2 cm."
     out = {"largest_mm": 2, "lesions": [], "volume_ml": None, "count": 0}

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
 __all__ = [
     "PICKS",
+    "amounts_in",
     "AmountError",
     "ParsedAmount",
     "convert",
@@ -27,7 +29,6 @@ __all__ = [
     "parse_amount",
     "parse_number",
     "pick_value",
-    "unit_at",
 ]
 
 Pick = Literal["largest", "smallest", "first", "last", "mean"]
@@ -340,7 +341,7 @@ def _word_amount(text: str) -> ParsedAmount | None:
 def parse_amount(text: str) -> ParsedAmount:
     """Read the one amount in ``text`` (words around it are allowed, a second number is
     not). Raises AmountError with a reason the model can act on."""
-    norm = text.replace("\u00a0", " ").replace("−", "-")
+    norm = _normalised(text)
     m = _AMOUNT.search(norm)
     if m is None:
         worded = _word_amount(norm)
@@ -352,6 +353,27 @@ def parse_amount(text: str) -> ParsedAmount:
         raise AmountError(
             f"{text!r} holds more than one amount: give only the one asked for, as written"
         )
+    return _parsed(text, m)
+
+
+def amounts_in(text: str) -> Iterator[ParsedAmount]:
+    """Every amount in ``text`` written with a known unit, in order, each with its span
+    ("3,2 x 2,1 cm", "90-100%", "< 5 mm")."""
+    for m in _AMOUNT.finditer(_normalised(text)):
+        try:
+            found = _parsed(text, m)
+        except AmountError:
+            continue
+        if found.written_unit is not None:
+            yield found
+
+
+def _normalised(text: str) -> str:
+    """Same length as ``text``, so spans found in it hold for ``text``."""
+    return text.replace("\u00a0", " ").replace("−", "-")
+
+
+def _parsed(text: str, m: re.Match[str]) -> ParsedAmount:
     count = sum(1 for i in range(3) if m.group(f"n{i}"))
     numbers = [parse_number(m.group(f"n{i}")) for i in range(count)]
     units: list[str | None] = []
@@ -378,15 +400,6 @@ def parse_amount(text: str) -> ParsedAmount:
         comparator=comparator,
         span=(m.start(), m.end()),
     )
-
-
-def unit_at(text: str) -> str | None:
-    """The known unit written at the start of ``text`` (" cm. Verder ..." -> "cm")."""
-    m = re.match(rf"\s*({_UNIT_TOKEN})", text)
-    if m is None:
-        return None
-    token = m.group(1).strip()
-    return token if normalise_unit(token) else None
 
 
 _WITH_UNIT = re.compile(rf"(?<![\w.,])({_NUMBER})\s*({_UNIT_TOKEN})", re.IGNORECASE)

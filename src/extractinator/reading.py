@@ -13,11 +13,11 @@ from .align import align_spans
 from .amounts import (
     AmountError,
     ParsedAmount,
+    amounts_in,
     convert,
     is_known_unit,
     parse_amount,
     pick_value,
-    unit_at,
 )
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
@@ -97,11 +97,13 @@ def read_amounts(
 def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReading:
     """One amount as written -> its reading in ``spec``'s unit (AmountError when it cannot).
 
-    A number without a unit (text "1,2", or a JSON number 1.2) takes the unit the report
-    writes right after that number ("1,2 cm"): the first place it stands with a unit that
-    converts to the field's, else the field's unit. Text must be a copy of the report; a
-    JSON number need not be (the model may have converted it itself: then no unit follows
-    it in the report and it is in the field's unit)."""
+    A number without a unit (text "1,2", or a JSON number 1.2) is read as the amount of the
+    report it stands in: the first amount written with a unit that converts to the field's
+    ("1,2" copied from "1,2 cm" is 1.2 cm; "3,2" from "3,2 x 2,1 cm" is that size, "90"
+    from "ER 90-100%" that range, each reduced by the field's ``pick``); found nowhere with a
+    unit, it is in the field's unit. Text must be a copy of the report; a JSON number need
+    not be (the model may have converted it itself: then it stands in no amount of the
+    report and is in the field's unit)."""
     assert spec.unit is not None
     is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
     shown = _num(float(written)) if is_json_number else str(written)
@@ -111,23 +113,21 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
             f"{shown!r} is not in the report as written: copy the number and its unit "
             'exactly as the report writes them (e.g. "95%", "1,4 cm"), or null'
         )
-    units = list(parsed.units)
     at: tuple[int, int] | None = None
+    read = parsed
     if parsed.written_unit is None:
-        found = _unit_in_report(parsed, spec, text) if text else None
+        found = _amount_in_report(parsed, spec, text) if text else None
         unit_from = "report" if found else "field"
-        at = found[1] if found else None
-        units = [found[0] if found else spec.unit] * len(parsed.numbers)
+        if found is not None:
+            read, at = found, found.span
+        units = _shared_units(read.units) if found else [spec.unit] * len(parsed.numbers)
     else:  # "3,2 x 2,1 cm": numbers without their own unit share the next one written
         unit_from = "answer"
-        for i in range(len(units) - 2, -1, -1):
-            units[i] = units[i] or units[i + 1]
-        last = next(u for u in units if u)
-        units = [u or last for u in units]
+        units = _shared_units(parsed.units)
     convertible = is_known_unit(spec.unit)
     values = [
         convert(n, u or spec.unit, spec.unit) if convertible and u else n
-        for n, u in zip(parsed.numbers, units, strict=True)
+        for n, u in zip(read.numbers, units, strict=True)
     ]
     value = pick_value(values, spec.pick_rule)
     if spec.type == "integer":
@@ -142,37 +142,37 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
         unit=spec.unit,
         written_unit=units[-1] if unit_from != "field" else None,
         unit_from=unit_from,
-        numbers=parsed.numbers,
-        kind=parsed.kind,
-        comparator=parsed.comparator,
+        numbers=read.numbers,
+        kind=read.kind,
+        comparator=read.comparator or parsed.comparator,
         start=at[0] if at else None,
         end=at[1] if at else None,
         alignment="exact" if at else "none",
     )
 
 
-def _unit_in_report(
-    parsed: ParsedAmount, spec: FieldSpec, text: str
-) -> tuple[str, tuple[int, int]] | None:
-    """The unit the report writes right after the copied number(s), and where the amount
-    stands: "1,2" (or 1.2) copied from "... van 1,2 cm" is 1.2 cm. Of several places, the
-    first whose unit converts to the field's unit (when the field's unit is known)."""
-    written = [_num(n) for n in parsed.numbers]
-    pattern = r"\s*(?:x|×|\*|-|–|tot)\s*".join(
-        "(?:" + "|".join(re.escape(v) for v in {w, w.replace(".", ",")}) + ")" for w in written
-    )
+def _shared_units(units: list[str | None]) -> list[str | None]:
+    """Numbers without their own unit take the next unit written ("3,2 x 2,1 cm")."""
+    out = list(units)
+    for i in range(len(out) - 2, -1, -1):
+        out[i] = out[i] or out[i + 1]
+    last = next((u for u in out if u), None)
+    return [u or last for u in out]
+
+
+def _amount_in_report(parsed: ParsedAmount, spec: FieldSpec, text: str) -> ParsedAmount | None:
+    """The amount of the report (written with a unit) that the copied number(s) stand in:
+    the same numbers, or one number of a range or size. Of several, the first whose unit
+    converts to the field's unit (any unit when the field's unit is unknown)."""
     check = is_known_unit(spec.unit or "")
-    first: tuple[str, tuple[int, int]] | None = None
-    for m in re.finditer(rf"(?<![\d.,]){pattern}(?![\d]|[.,]\d)", text, re.IGNORECASE):
-        after = text[m.end() : m.end() + 24]
-        unit = unit_at(after)
-        if unit is None:
+    for found in amounts_in(text):
+        same = found.numbers == parsed.numbers
+        within = len(parsed.numbers) == 1 and parsed.numbers[0] in found.numbers
+        if not (same or within):
             continue
-        end = m.end() + (len(after) - len(after.lstrip())) + len(unit)
-        if not check or _converts(unit, spec.unit or ""):
-            return unit, (m.start(), end)
-        first = first or (unit, (m.start(), end))
-    return None if check else first
+        if not check or _converts(found.written_unit or "", spec.unit or ""):
+            return found
+    return None
 
 
 def _converts(unit: str, to: str) -> bool:

@@ -380,3 +380,27 @@ def test_retrim_rescores_the_written_spans_with_another_trim_mode(tmp_path):
     assert "re-cut offline with trim: none" in untrimmed.detail
     again = score_run_dirs(tasks, "dev", tmp_path).tasks["fixture_letter"]
     assert again.fields["entities"].score == 1.0  # the run's own records are left as they were
+
+
+def test_reread_reads_the_amounts_the_model_wrote_again_by_the_current_rules(tmp_path):
+    tasks = load_tasks(FIXTURE, ["fixture_thorax"])
+    answer = {"nodule_present": True, "side": "rechts", "largest_nodule_mm": "1,4",
+              "nodule_count": 1}  # fmt: skip
+    lungs = {"nodule_present": False, "side": "geen", "largest_nodule_mm": None,
+             "nodule_count": 0}  # fmt: skip
+    engine = FakeEngine(
+        lambda r: json.dumps(answer if "rechter" in r.messages[-1].content else lungs)
+    )
+    run_heldout(tasks, "dev", tmp_path, config(), engine=engine)
+    records = tmp_path / "fixture_thorax" / "records.jsonl"
+    lines = [json.loads(line) for line in records.read_text().splitlines()]
+    first = next(r for r in lines if r["id"] == "fixture_thorax_001")
+    assert first["output"]["largest_nodule_mm"] == 14.0  # "1,4" stands in "1,4 cm"
+    first["output"]["largest_nodule_mm"] = 1.4  # as an older rule read it
+    records.write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+    stale = score_run_dirs(tasks, "dev", tmp_path).tasks["fixture_thorax"]
+    again = score_run_dirs(tasks, "dev", tmp_path, reread=True)
+    field = again.tasks["fixture_thorax"].fields["largest_nodule_mm"]
+    assert stale.fields["largest_nodule_mm"].hits == field.hits - 1
+    assert "amounts read again offline" in again.detail

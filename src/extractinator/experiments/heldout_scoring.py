@@ -18,6 +18,8 @@ not look better for it.
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,12 +28,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..compute import finish_computed
 from ..grounding import ground_spans
+from ..reading import read_amounts
 from ..records import Record
 from ..reports import matching as m
 from ..reports.evaluate import PRF
 from ..sink import RunDir
 from ..task.spec import FieldSpec, SpanTrim
+from ..validate import InvalidOutput
 from .heldout import KINDS, HeldoutTask
 
 AMOUNT_REL_TOL = 0.01
@@ -269,22 +274,28 @@ def score_run_dirs(
     system: str = "extractinator",
     detail: str | None = None,
     retrim: SpanTrim | None = None,
+    reread: bool = False,
 ) -> SystemResult:
     """Score ``<out>/<task>/`` run directories (as :func:`.heldout.run_heldout` writes);
     ``detail`` defaults to the model and settings in their manifests. ``retrim``: score
-    the spans as the model wrote them, cut again by that trim mode (no model run)."""
+    the spans as the model wrote them, cut again by that trim mode; ``reread``: the amounts
+    as the model wrote them, read again by the current rules (neither runs the model)."""
     out = Path(out)
     results = {}
     details = {d for ht in tasks if (d := run_dir_detail(out / ht.name))}
     detail = detail or " | ".join(sorted(details)) or None
     if retrim is not None:
         detail = f"{detail or 'extractinator'}; spans re-cut offline with trim: {retrim}"
+    if reread:
+        detail = f"{detail or 'extractinator'}; amounts read again offline"
     for ht in tasks:
         ids = [c.id for c in ht.split_cases(split, limit)]
         timed, seconds = run_dir_timing(out / ht.name)
         records = run_dir_records(out / ht.name)
         if retrim is not None:
             records = retrimmed(ht, records, retrim)
+        if reread:
+            records = reread_amounts(ht, records)
         results[ht.name] = score_task(ht, ids, records, timed_cases=timed, seconds=seconds)
     return summarise(system, results, detail)
 
@@ -311,3 +322,48 @@ def retrimmed(ht: HeldoutTask, records: dict[str, Record], mode: SpanTrim) -> di
                 ]
         out[cid] = rec.model_copy(update={"output": ground_spans(task, output, texts[cid])})
     return out
+
+
+def reread_amounts(ht: HeldoutTask, records: dict[str, Record]) -> dict[str, Record]:
+    """The records with every amount read again, by the current reading rules, from the
+    words the model wrote (kept in ``amounts``), and their computed fields computed again.
+    A record whose amounts no longer read is kept as it was."""
+    texts = {c.id: c.text for c in ht.cases}
+    out = {}
+    for cid, rec in records.items():
+        out[cid] = rec
+        if rec.output is None or not rec.amounts or cid not in texts:
+            continue
+        output = copy.deepcopy(rec.output)
+        for name in ht.task.computed_fields():
+            output.pop(name, None)
+        for path, reading in rec.amounts.items():
+            holder, key = _locate(output, path)
+            holder[key] = _as_written(reading.text)
+        try:
+            readings = read_amounts(ht.task, output, texts[cid], null_unreadable=True)
+        except InvalidOutput:
+            continue
+        again = rec.model_copy(update={"output": output, "amounts": readings})
+        finish_computed(again, ht.task)
+        out[cid] = again
+    return out
+
+
+def _locate(output: dict[str, Any], path: str) -> tuple[Any, Any]:
+    """The container and key of ``name``, ``name.sub`` or ``name[2].sub`` in ``output``."""
+    steps: list[Any] = [int(t[1:-1]) if t.startswith("[") else t for t in _STEP.findall(path)]
+    holder: Any = output
+    for step in steps[:-1]:
+        holder = holder[step]
+    return holder, steps[-1]
+
+
+_STEP = re.compile(r"\[\d+\]|[^.\[\]]+")
+
+
+def _as_written(text: str | None) -> Any:
+    """A reading's text as the model gave it: a plain number was (taken as) a JSON number."""
+    if text is not None and re.fullmatch(r"-?\d+(?:\.\d+)?", text):
+        return float(text)
+    return text
