@@ -231,9 +231,9 @@ def test_large_report_is_fast() -> None:
             # common words plus one absent word: many candidate windows, none complete
             text = " ".join([*(rng.choice(common) for _ in range(10)), "afwezig"])
         spans.append((text, "X"))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other load on the machine does not count
     out = align_spans(source, spans)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < 2.0, f"align_spans took {elapsed:.2f}s"
     assert all(out[k].alignment == "exact" for k in range(0, 50, 3))
     assert all(out[k].alignment != "none" for k in range(1, 50, 3))
