@@ -143,6 +143,34 @@ def test_a_cut_answer_with_nothing_complete_is_not_asked_again():
     assert rec.error.type == "truncated" and len(engine.requests) == 1
 
 
+def test_a_cut_answer_whose_kept_amounts_do_not_read_is_asked_again_with_the_reason():
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "description": "d",
+            "fields": {
+                "findings": {
+                    "type": "list",
+                    "items": {
+                        "type": "object",
+                        "fields": {"size_mm": {"type": "number", "unit": "mm"}},
+                    },
+                }
+            },
+        }
+    )
+    cut = '{"findings": [{"size_mm": "2 cm"}, {"size_mm": "1,4 cm"}, {"size_…'
+    fixed = '{"findings": [{"size_mm": "9 mm"}, {"size_mm": "1,4 cm"}]}'
+    engine = FakeEngine([cut, fixed])
+    text = "Nodus van 9 mm en een nodus van 1,4 cm."
+    rec = asyncio.run(extract_case(CompiledTask(task), engine, GenerationConfig(), "c1", 0, text))
+    assert rec.status == "ok" and rec.attempts == 2
+    assert [f["size_mm"] for f in rec.output["findings"]] == [9, 14]
+    shown, reask = engine.requests[1].messages[-2:]
+    assert json.loads(shown.content) == {"findings": [{"size_mm": "2 cm"}, {"size_mm": "1,4 cm"}]}
+    assert "findings[0].size_mm" in reask.content and "not in the report" in reask.content
+
+
 def test_empty_text_is_failed_without_calling_the_model():
     engine = FakeEngine([])
     rec = run(engine, text="   \n ")

@@ -103,10 +103,21 @@ async def _sample(
             amounts = read_amounts(compiled.task, output, text, null_unreadable=last_try)
         except InvalidOutput as e:
             cut_off = last.finish_reason in ("length", "repetition")
-            repaired = _read_repaired(compiled, last.text, text) if cut_off else None
-            if repaired is not None:  # keep what was complete, and say so in the record
-                sample.repaired = REPAIRED[last.finish_reason]
-                _accept(sample, compiled, *repaired, last)
+            kept = validate_repaired(last.text, compiled.model) if cut_off else None
+            if kept is not None:  # keep what was complete, and say so in the record
+                shown = json.dumps(kept, ensure_ascii=False)  # reading replaces its amounts
+                try:
+                    amounts = read_amounts(compiled.task, kept, text, null_unreadable=last_try)
+                except InvalidOutput as problem:  # an amount of the kept part: ask again
+                    sample.error = RecordError(type=problem.kind, message=str(problem))
+                    sample.raw_output = last.text
+                    extra = extra + [
+                        Message(role="assistant", content=shown),
+                        Message(role="user", content=reask_message(problem)),
+                    ]
+                    continue
+                sample.repaired = REPAIRED[last.finish_reason] + _nulled_note(amounts, "; ")
+                _accept(sample, compiled, kept, amounts, last)
                 break
             rest = None
             if cut_off:
@@ -136,26 +147,19 @@ async def _sample(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
-        nulled = [f"'{p}' ({r.text!r})" for p, r in amounts.items() if r.problem]
-        if nulled:  # re-asks used up: kept, with the unreadable amounts null, and said so
-            sample.repaired = "amounts not readable as written, set to null: " + ", ".join(nulled)
+        # re-asks used up: kept, with the unreadable amounts null, and said so
+        sample.repaired = _nulled_note(amounts) or None
         _accept(sample, compiled, output, amounts, last)
         break
     return sample
 
 
-def _read_repaired(
-    compiled: CompiledTask, answer: str, text: str
-) -> tuple[dict[str, Any], dict[str, AmountReading]] | None:
-    """A cut-off answer closed after its last complete entry, validated and read; None
-    when that does not give a valid answer."""
-    output = validate_repaired(answer, compiled.model)
-    if output is None:
-        return None
-    try:
-        return output, read_amounts(compiled.task, output, text)
-    except InvalidOutput:
-        return None
+def _nulled_note(amounts: dict[str, AmountReading], sep: str = "") -> str:
+    """What the record says of amounts set to null because they could not be read."""
+    nulled = [f"'{p}' ({r.text!r})" for p, r in amounts.items() if r.problem]
+    if not nulled:
+        return ""
+    return sep + "amounts not readable as written, set to null: " + ", ".join(nulled)
 
 
 async def _ask_rest(
