@@ -49,12 +49,15 @@ def main() -> None:
     parser.add_argument("--few-shot", type=int, default=0)
     parser.add_argument("--model", default=None, help="GGUF path (default: embedded model)")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument("--threads", type=int, default=None, help="llama.cpp threads")
+    parser.add_argument("--retry-failed", action="store_true", help="run failed cases again")
     args = parser.parse_args()
 
     config = RunConfig(
-        engine=LlamaCppConfig(model=args.model),
+        engine=LlamaCppConfig(model=args.model, n_threads=args.threads),
         generation=GenerationConfig(),
         limit=args.limit,
+        retry_failed=args.retry_failed,
         progress=True,
     )
     started = time.perf_counter()
