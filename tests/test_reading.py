@@ -10,7 +10,7 @@ import pytest
 
 from extractinator.config import GenerationConfig
 from extractinator.pipeline import CompiledTask, extract_case
-from extractinator.reading import read_amounts
+from extractinator.reading import drop_unreadable_entries, read_amounts
 from extractinator.task import Task
 from extractinator.validate import InvalidOutput
 
@@ -224,3 +224,49 @@ def test_an_amount_written_in_words_is_read_as_written(text, written, months):
 def test_words_without_a_unit_are_no_amount():
     with pytest.raises(InvalidOutput, match="no number"):
         read_amounts(INTERVAL, {"interval_months": "een controle"}, "Een controle volgt.")
+
+
+ITEMS = Task.model_validate(
+    {
+        "name": "items",
+        "description": "Numbered items.",
+        "fields": {
+            "items": {
+                "type": "list",
+                "items": {
+                    "type": "object",
+                    "fields": {
+                        "item": {"type": "string"},
+                        "size_mm": {"type": "number", "unit": "mm"},
+                    },
+                },
+            }
+        },
+    }
+)
+
+
+def test_when_the_reasks_are_used_up_an_entry_whose_amount_does_not_read_is_left_out():
+    answer = '{"items": [{"item": "I", "size_mm": "6.2 mm"}, {"item": "II", "size_mm": "none"}]}'
+    engine = FakeEngine(lambda request: answer)
+    text = "I: lesion of 6.2 mm."
+    rec = asyncio.run(
+        extract_case(CompiledTask(ITEMS), engine, GenerationConfig(max_reasks=1), "c1", 0, text)
+    )
+    assert rec.status == "ok" and rec.attempts == 2  # asked again once, with the reason
+    assert "items[1].size_mm" in engine.requests[1].messages[-1].content
+    assert rec.output["items"] == [{"item": "I", "size_mm": 6.2}]
+    assert (
+        "list entries left out" in rec.repaired and "items[1] (size_mm: no number" in rec.repaired
+    )
+    assert rec.raw_output == answer  # the answer as written stays in the record
+
+
+def test_only_entries_with_an_unreadable_amount_that_may_not_be_null_are_left_out():
+    out = {"items": [{"item": "I", "size_mm": "6.2 mm"}, {"item": "II", "size_mm": "0"}]}
+    notes = drop_unreadable_entries(ITEMS, out, "I: lesion of 6.2 mm.")
+    assert out == {"items": [{"item": "I", "size_mm": "6.2 mm"}]}  # read later, as usual
+    assert len(notes) == 1 and notes[0].startswith("items[1] (size_mm: '0' is not in the report")
+    # a field that allows null keeps its entry: the amount becomes null instead
+    out = {"lesions": [{"segment": "7", "size_mm": "none"}], "count": 1}
+    assert drop_unreadable_entries(TASK, out, TEXT) == [] and len(out["lesions"]) == 1

@@ -20,7 +20,7 @@ from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
 from .grounding import ground_evidence, ground_spans
 from .prompt import build_messages
-from .reading import read_amounts
+from .reading import drop_unreadable_entries, read_amounts
 from .records import AmountReading, Record, RecordError, add_counts, record_key
 from .task.evidence import split_evidence
 from .task.spans import spans_as_list
@@ -100,6 +100,7 @@ async def _sample(
         last_try = attempt == gen.max_reasks
         try:
             output = validate_output(last.text, compiled.model)
+            dropped = drop_unreadable_entries(compiled.task, output, text) if last_try else []
             amounts = read_amounts(compiled.task, output, text, null_unreadable=last_try)
         except InvalidOutput as e:
             cut_off = last.finish_reason in ("length", "repetition")
@@ -107,6 +108,7 @@ async def _sample(
             if kept is not None:  # keep what was complete, and say so in the record
                 shown = json.dumps(kept, ensure_ascii=False)  # reading replaces its amounts
                 try:
+                    dropped = drop_unreadable_entries(compiled.task, kept, text) if last_try else []
                     amounts = read_amounts(compiled.task, kept, text, null_unreadable=last_try)
                 except InvalidOutput as problem:  # an amount of the kept part: ask again
                     sample.error = RecordError(type=problem.kind, message=str(problem))
@@ -116,7 +118,7 @@ async def _sample(
                         Message(role="user", content=reask_message(problem)),
                     ]
                     continue
-                sample.repaired = REPAIRED[last.finish_reason] + _nulled_note(amounts, "; ")
+                sample.repaired = REPAIRED[last.finish_reason] + _read_note(amounts, dropped, "; ")
                 _accept(sample, compiled, kept, amounts, last)
                 break
             rest = None
@@ -148,18 +150,22 @@ async def _sample(
             ]
             continue
         # re-asks used up: kept, with the unreadable amounts null, and said so
-        sample.repaired = _nulled_note(amounts) or None
+        sample.repaired = _read_note(amounts, dropped) or None
         _accept(sample, compiled, output, amounts, last)
         break
     return sample
 
 
-def _nulled_note(amounts: dict[str, AmountReading], sep: str = "") -> str:
-    """What the record says of amounts set to null because they could not be read."""
+def _read_note(amounts: dict[str, AmountReading], dropped: list[str], sep: str = "") -> str:
+    """What the record says of amounts that could not be read when the re-asks were used
+    up: set to null, or their list entry left out."""
     nulled = [f"'{p}' ({r.text!r})" for p, r in amounts.items() if r.problem]
-    if not nulled:
-        return ""
-    return sep + "amounts not readable as written, set to null: " + ", ".join(nulled)
+    notes = []
+    if nulled:
+        notes.append("amounts not readable as written, set to null: " + ", ".join(nulled))
+    if dropped:
+        notes.append("list entries left out, their amount not readable: " + "; ".join(dropped))
+    return sep + "; ".join(notes) if notes else ""
 
 
 async def _ask_rest(

@@ -23,7 +23,7 @@ from .records import AmountReading
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
 
-__all__ = ["read_amounts", "amount_paths"]
+__all__ = ["amount_paths", "drop_unreadable_entries", "read_amounts"]
 
 
 def amount_paths(fields: dict[str, FieldSpec], output: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -92,6 +92,51 @@ def read_amounts(
     if problems:
         raise InvalidOutput("invalid_amount", "; ".join(problems))
     return readings
+
+
+def drop_unreadable_entries(task: Task, output: dict[str, Any], text: str) -> list[str]:
+    """When the re-asks are used up: remove from ``output`` (in place) every list entry that
+    holds an amount which cannot be read and whose field does not allow null (an entry the
+    model made up: "size": "none"), so that one entry does not fail the case. Returns one
+    note per removed entry, its path as answered and why."""
+    notes: list[str] = []
+
+    def prune(prefix: str, spec: FieldSpec, value: Any) -> None:
+        if spec.type == "object" and isinstance(value, dict):
+            for sub, sub_spec in (spec.fields or {}).items():
+                prune(f"{prefix}.{sub}", sub_spec, value.get(sub))
+        elif spec.type == "list" and spec.items is not None and isinstance(value, list):
+            kept = []
+            for i, item in enumerate(value):
+                why = _unreadable(spec.items, item, text)
+                if why is not None:
+                    notes.append(f"{prefix}[{i}] ({why})")
+                    continue
+                kept.append(item)
+                prune(f"{prefix}[{i}]", spec.items, item)
+            value[:] = kept
+
+    for name, spec in task.answer_fields().items():
+        prune(name, spec, output.get(name))
+    return notes
+
+
+def _unreadable(spec: FieldSpec, value: Any, text: str) -> str | None:
+    """Why an amount in ``value`` (not inside a further list) that may not be null cannot
+    be read; None when every such amount reads."""
+    if value is None:
+        return None
+    if spec.type == "object" and isinstance(value, dict):
+        for sub, sub_spec in (spec.fields or {}).items():
+            why = _unreadable(sub_spec, value.get(sub), text)
+            if why is not None:
+                return f"{sub}: {why}"
+    elif spec.is_amount and not spec.nullable:
+        try:
+            read_amount(value, spec, text)
+        except AmountError as e:
+            return str(e)
+    return None
 
 
 def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReading:
