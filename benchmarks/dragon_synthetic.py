@@ -42,7 +42,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=20, help="evenly spaced test cases per task")
     parser.add_argument("--limit", type=int, default=None, help="the first N cases instead")
-    parser.add_argument("--derive", action="store_true", help="no task library: zero-shot")
+    parser.add_argument(
+        "--derive",
+        action="store_true",
+        help="no task library (generic fields, 3 similar training cases as examples)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/dragon-synthetic"))
     parser.add_argument("--data", type=Path, default=SHARED)
     parser.add_argument("--tasks", nargs="*", default=None, help="e.g. 101 104")
