@@ -129,7 +129,7 @@ async def _sample(
                 sample.repaired = (
                     f"{REPAIRED[last.finish_reason]}; the fields after it "
                     f"({', '.join(missing)}) were asked for on their own"
-                )
+                ) + _read_note(amounts, [], "; ")
                 _accept(sample, compiled, output, amounts, combined)
                 break
             kind = "truncated" if last.finish_reason == "length" else e.kind
