@@ -159,7 +159,7 @@ def read_peer(
         if entry is None or not entry.get("predictions"):
             print(f"warning: {info_path}: no peer run of {ht.name} (scored as failed)",
                   file=sys.stderr)  # fmt: skip
-            results[ht.name] = score_task(ht, ids, {})
+            results[ht.name] = score_task(ht, ids, {}, count_answers=False)
             continue
         records = prediction_records(ht, peer_dir / entry["predictions"], ids)
         results[ht.name] = score_task(
@@ -168,6 +168,7 @@ def read_peer(
             records,
             timed_cases=len(entry.get("cases") or []),
             seconds=entry.get("wall_seconds"),
+            count_answers=False,  # its records are made from its predictions
         )
     detail = f"{MODEL_NAME} via the Ollama-API shim; " + " ".join(info.get("settings") or SETTINGS)
     return summarise(PEER, results, detail)

@@ -190,6 +190,29 @@ def test_unrun_cases_count_as_failed(dev_run):
     assert ours.tasks["fixture_letter"].fields["entities"].spans_offsets.fn == 6
 
 
+def test_answers_say_how_each_case_was_answered(tmp_path):
+    tasks = load_tasks(FIXTURE, ["fixture_thorax"])
+    calls: dict[str, int] = {}
+
+    def first_answer_invalid(request):  # the first answer to "rechter onderkwab" is not JSON
+        if "rechter onderkwab" in " ".join(msg.content for msg in request.messages):
+            calls["right"] = calls.get("right", 0) + 1
+            if calls["right"] == 1:
+                return "not json"
+            return json.dumps(ANSWERS["rechter onderkwab"])
+        return scripted(request)
+
+    run_heldout(tasks, "dev", tmp_path, config(), engine=FakeEngine(first_answer_invalid))
+    ours = score_run_dirs(tasks, "dev", tmp_path)
+    expected = {"valid first time": 1, "valid after re-asks": 1, "repaired": 0, "failed": 1}
+    assert ours.tasks["fixture_thorax"].answers == expected and ours.answers == expected
+    assert calls["right"] == 2
+    text = format_results(HeldoutResult(root=str(FIXTURE), split="dev", tasks=["fixture_thorax"],
+                                        systems=[ours]))  # fmt: skip
+    assert "extractinator answers: 1 valid first time · 1 valid after re-asks · 0 repaired · " \
+        "1 failed" in text  # fmt: skip
+
+
 def test_table_and_markdown_name_every_task_and_kind(dev_run):
     tasks, out = dev_run
     result = HeldoutResult(

@@ -121,6 +121,7 @@ class TaskResult(BaseModel):
     span_f1_text: float | None = None  # mean over the task's spans fields
     span_f1_offsets: float | None = None
     fields: dict[str, FieldResult] = Field(default_factory=dict)
+    answers: dict[str, int] = Field(default_factory=dict)  # see answer_outcome
 
     @property
     def cases_per_min(self) -> float | None:
@@ -138,6 +139,7 @@ class SystemResult(BaseModel):
     cases: int = 0
     failed: int = 0
     cases_per_min: float | None = None
+    answers: dict[str, int] = Field(default_factory=dict)
 
 
 class HeldoutResult(BaseModel):
@@ -152,6 +154,25 @@ class HeldoutResult(BaseModel):
     command: str | None = None
     scoring: str = SCORING
     systems: list[SystemResult] = Field(default_factory=list)
+
+
+ANSWER_OUTCOMES = ("valid first time", "valid after re-asks", "repaired", "failed")
+
+
+def answer_outcome(record: Record | None) -> str:
+    """How a case's answer came about: valid at the first model call, valid after more
+    calls (re-asks with the validation error), valid after a repair the record names
+    (``repaired``: values set to null, entries left out, a cut list completed), or failed
+    (no record counts as failed)."""
+    if record is None or not record.ok:
+        return "failed"
+    if record.repaired:
+        return "repaired"
+    return "valid after re-asks" if record.attempts > 1 else "valid first time"
+
+
+def _count_answers(outcomes: list[str]) -> dict[str, int]:
+    return {k: outcomes.count(k) for k in ANSWER_OUTCOMES}
 
 
 def _mean(values: list[float]) -> float | None:
@@ -182,8 +203,10 @@ def score_task(
     *,
     timed_cases: int = 0,
     seconds: float | None = None,
+    count_answers: bool = True,
 ) -> TaskResult:
-    """Score the cases ``ids`` of one task from their records."""
+    """Score the cases ``ids`` of one task from their records (``count_answers``: also
+    count how each answer came about, for records the pipeline wrote)."""
     outcomes = task_outcomes(ht, ids, records)
     fields = {}
     for name, spec in ht.scored_fields.items():
@@ -212,6 +235,9 @@ def score_task(
         mean=_mean(scores),
         kinds=_kind_means([(f.kind, f.score) for f in fields.values()]),
         fields=fields,
+        answers=_count_answers([answer_outcome(records.get(i)) for i in ids])
+        if count_answers
+        else {},
         **_span_means(list(fields.values())),
     )
 
@@ -230,6 +256,11 @@ def summarise(system: str, tasks: dict[str, TaskResult], detail: str | None = No
         failed=sum(t.failed for t in tasks.values()),
         **_span_means([f for t in tasks.values() for f in t.fields.values()]),
         cases_per_min=60 * timed / seconds if seconds else None,
+        answers={
+            k: sum(t.answers.get(k, 0) for t in tasks.values())
+            for k in ANSWER_OUTCOMES
+            if any(k in t.answers for t in tasks.values())
+        },
     )
 
 

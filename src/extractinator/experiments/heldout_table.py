@@ -109,6 +109,11 @@ def format_results(result: HeldoutResult) -> str:
         f"{n_cases} cases · root {result.root}"
     )
     details = [f"  {s.system}: {s.detail}" for s in result.systems if s.detail]
+    details += [
+        f"  {s.system} answers: " + " · ".join(f"{n} {k}" for k, n in s.answers.items())
+        for s in result.systems
+        if s.answers
+    ]
     main = _grid(*summary_rows(result))
     fields = _grid(*field_rows(result), left=2)
     return "\n".join(
