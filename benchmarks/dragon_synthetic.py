@@ -1,8 +1,9 @@
 """Benchmark: the DRAGON synthetic tasks (fold 0) on the embedded default model.
 
 Runs `N` evenly spaced test cases (case i*n/N) of each of Task101-Task109 with the task
-library (or, with --derive, with generic fields derived from the label name and the training
-labels and the 3 most similar training cases as examples: no rules, but not zero-shot), scores them with the official metrics (on the cases run), and prints per-task
+library (or, with --derive, with generic fields derived from the label name and the
+training labels, and the 3 most similar training cases as examples: no rules, but not
+zero-shot), scores them with the official metrics (on the cases run), and prints per-task
 score, the utility score (mean over tasks), cases/min, tokens per case and failures, beside
 the published fine-tuned baseline.
 

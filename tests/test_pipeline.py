@@ -20,7 +20,7 @@ TASK = Task.model_validate(
         "description": "d",
         "fields": {
             "size_mm": {"type": "number", "nullable": True, "minimum": 0, "maximum": 300},
-            "meds": {"type": "spans", "labels": ["MEDICATION"]},
+            "meds": {"type": "spans", "labels": ["MEDICATION"], "layout": "pairs"},
         },
     }
 )
@@ -100,7 +100,7 @@ LIST_FIRST = Task.model_validate(
         "name": "t",
         "description": "d",
         "fields": {
-            "meds": {"type": "spans", "labels": ["MEDICATION"]},
+            "meds": {"type": "spans", "labels": ["MEDICATION"], "layout": "pairs"},
             "size_mm": {"type": "number", "nullable": True, "unit": "mm"},
             "smoker": {"type": "boolean"},
         },

@@ -76,7 +76,7 @@ def test_examples_show_amounts_as_text_and_leave_computed_fields_out():
         }
     )
     messages = build_messages(task, "Rapport")
-    assert messages[2].content == '{"size_mm": "4 mm", "side": "left", "meds": []}'
+    assert messages[2].content == '{"size_mm": "4 mm", "side": "left", "meds": {"MEDICATION": []}}'
     assert '"present"' not in messages[0].content
 
 

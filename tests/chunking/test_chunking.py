@@ -35,7 +35,7 @@ TASK = Task.model_validate(
             "largest_mm": {"type": "number", "nullable": True},
             "first_mm": {"type": "number", "nullable": True, "merge": "first"},
             "sections": {"type": "list", "items": {"type": "string"}},
-            "drugs": {"type": "spans", "labels": ["DRUG"]},
+            "drugs": {"type": "spans", "labels": ["DRUG"], "layout": "pairs"},
         },
     }
 )
@@ -364,7 +364,7 @@ def test_a_real_llama_cpp_engine_chunks_a_document_longer_than_its_context():
             "description": "Does the report mention a nodule? List the sizes.",
             "fields": {
                 "nodule": {"type": "boolean"},
-                "sizes": {"type": "spans", "labels": ["SIZE"]},
+                "sizes": {"type": "spans", "labels": ["SIZE"], "layout": "pairs"},
             },
         }
     )

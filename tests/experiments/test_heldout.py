@@ -43,15 +43,14 @@ ANSWERS = {
     "beide longen": {"nodule_present": True, "side": "rechts", "largest_nodule_mm": 9,
                      "nodule_count": 2},
     "pneumonie": {"allergies": ["Penicilline"], "destination": "huis",
-                  "entities": [["pneumonie", "DIAGNOSIS"], ["amoxicilline", "MEDICATION"]]},
+                  "entities": {"MEDICATION": ["amoxicilline"], "DIAGNOSIS": ["pneumonie"]}},
     "Na CVA": {"allergies": ["jodium"], "destination": "huis",
-               "entities": [["CVA", "DIAGNOSIS"], ["Clopidogrel", "MEDICATION"]]},
+               "entities": {"MEDICATION": ["Clopidogrel"], "DIAGNOSIS": ["CVA"]}},
     "hartfalen": {"allergies": [], "destination": "verpleeghuis",
-                  "entities": [["hartfalen", "DIAGNOSIS"], ["furosemide", "MEDICATION"],
-                               ["metoprolol", "MEDICATION"]]},
+                  "entities": {"MEDICATION": ["furosemide", "metoprolol"],
+                               "DIAGNOSIS": ["hartfalen"]}},
     "COPD": {"allergies": ["latex"], "destination": "huis",
-             "entities": [["COPD", "DIAGNOSIS"], ["Prednison", "MEDICATION"],
-                          ["latex", "MEDICATION"]]},
+             "entities": {"MEDICATION": ["Prednison", "latex"], "DIAGNOSIS": ["COPD"]}},
 }  # fmt: skip
 
 
@@ -384,10 +383,10 @@ def test_retrim_rescores_the_written_spans_with_another_trim_mode(tmp_path):
     tasks = load_tasks(FIXTURE, ["fixture_letter"])
     letter = {
         "pneumonie": {"allergies": ["penicilline"], "destination": "huis",
-                      "entities": [["pneumonie", "DIAGNOSIS"],
-                                   ["amoxicilline 500 mg 3dd", "MEDICATION"]]},
+                      "entities": {"MEDICATION": ["amoxicilline 500 mg 3dd"],
+                                   "DIAGNOSIS": ["pneumonie"]}},
         "Na CVA": {"allergies": ["jodium", "pleisters"], "destination": "revalidatie",
-                   "entities": [["CVA", "DIAGNOSIS"], ["clopidogrel 75 mg", "MEDICATION"]]},
+                   "entities": {"MEDICATION": ["clopidogrel 75 mg"], "DIAGNOSIS": ["CVA"]}},
     }  # fmt: skip
 
     def answer(request) -> str:

@@ -58,16 +58,20 @@ def test_schema_is_strict_and_ordered():
     assert props["count"] == {"type": "integer", "minimum": 0}
     lesion = props["lesions"]["items"]
     assert lesion["required"] == ["location", "size_mm"]
-    # spans default to ["text", "label"] pairs (few generated tokens per mention)
+    # spans default to {"LABEL": ["text", ...]} (chosen on the held-out dev half)
     assert props["medications"] == {
+        "type": "object",
+        "properties": {"MEDICATION": {"type": "array", "items": {"type": "string"}}},
+        "required": ["MEDICATION"],
+        "additionalProperties": False,
+    }
+    paired = layout_task("pairs", ["MEDICATION"]).json_schema()["properties"]["m"]
+    assert paired["items"] == {
         "type": "array",
-        "items": {
-            "type": "array",
-            "prefixItems": [{"type": "string"}, {"enum": ["MEDICATION"]}],
-            "items": False,
-            "minItems": 2,
-            "maxItems": 2,
-        },
+        "prefixItems": [{"type": "string"}, {"enum": ["MEDICATION"]}],
+        "items": False,
+        "minItems": 2,
+        "maxItems": 2,
     }
     listed = layout_task("list", ["MEDICATION"]).json_schema()["properties"]["m"]
     assert listed["items"]["properties"]["label"] == {"enum": ["MEDICATION"]}
@@ -118,7 +122,7 @@ GOOD = {
     "count": 2,
     "side": "left",
     "lesions": [{"location": "LUL", "size_mm": None}],
-    "medications": [["aspirine", "MEDICATION"]],
+    "medications": {"MEDICATION": ["aspirine"]},
 }
 
 
@@ -132,7 +136,8 @@ def test_output_model_validates_types_ranges_enums_and_nulls():
         {"side": "up"},
         {"count": -2},
         {"nodule_present": None},
-        {"medications": [["x", "DRUG"]]},
+        {"medications": {"DRUG": ["x"]}},
+        {"medications": [["aspirine", "MEDICATION"]]},  # another layout than the task's
     ):
         with pytest.raises(ValidationError):
             model.model_validate({**good, **bad})

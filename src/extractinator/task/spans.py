@@ -4,9 +4,10 @@ records hold it.
 The ways a model may write a spans field, and the one way records hold them.
 
 Records (and everything after the pipeline) hold spans as ``[{"text", "label"}, ...]``.
-The model writes ``[["text", "LABEL"], ...]`` ("pairs", the default), that list of objects
-("list"), or ``{"LABEL": ["text", ...], ...}`` ("by_label"): the layouts differ in how many
-tokens the model must generate per mention (measured in benchmarks/RESULTS.md).
+The model writes ``{"LABEL": ["text", ...], ...}`` ("by_label", the default),
+``[["text", "LABEL"], ...]`` ("pairs") or that list of objects ("list"): the layouts differ in
+how many tokens the model must generate per mention and in accuracy (both measured in
+benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

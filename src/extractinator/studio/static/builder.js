@@ -10,7 +10,7 @@
   };
   var LAYOUTS = ["", "pairs", "list", "by_label"];
   var PICKS = ["", "largest", "smallest", "first", "last", "mean"];
-  var TRIMS = ["", "amounts", "none"];
+  var TRIMS = ["", "qualifiers", "amounts", "none"];
   var fieldsBox = document.getElementById("fields");
   var examplesBox = document.getElementById("examples");
   var timer = null;
@@ -89,7 +89,7 @@
       ta.value = lines.join("\n");
       extras.appendChild(labelled("labels (one per line, LABEL or LABEL: description)", ta, "wide"));
       var layout = el("select", { className: "f-layout" });
-      LAYOUTS.forEach(function (l) { layout.appendChild(el("option", { value: l, text: l || "(default: pairs)" })); });
+      LAYOUTS.forEach(function (l) { layout.appendChild(el("option", { value: l, text: l || "(default)" })); });
       layout.value = spec.layout || "";
       extras.appendChild(labelled("layout", layout));
       var trim = el("select", { className: "f-trim",
