@@ -242,3 +242,17 @@ def test_training_labels_of_the_wrong_type_never_become_few_shot_answers(caplog)
         f"uid {uid}: field 'label_1': Input should be a valid boolean (got 'maybe')"
     )
     assert "2 training labels do not fit the task's fields" in caplog.text
+
+
+@pytest.mark.parametrize("task", ["Task108", "Task109"])
+def test_ner_tasks_keep_the_pairs_layout_their_figures_were_measured_with(task):
+    from extractinator.dragon.library import find_entry
+    from extractinator.task.spec import DEFAULT_SPAN_LAYOUT
+
+    j = job(task)
+    derived = derive_entry(j, inventory(j)).task.fields["entities"]
+    library = find_entry(j.task_name)
+    assert library is not None
+    spans = [f for f in library.task.fields.values() if f.type == "spans"]
+    assert DEFAULT_SPAN_LAYOUT != "pairs"  # user tasks get the default chosen on held-out dev
+    assert derived.span_layout == "pairs" and [f.span_layout for f in spans] == ["pairs"]

@@ -27,6 +27,9 @@ def derive_entry(job: DragonJob, inv: LabelInventory) -> LibraryEntry:
             # DRAGON's entities follow their annotators' token conventions: amounts and
             # parentheses may be part of them, so mentions are kept as written
             "trim": "none",
+            # in text order, as the worked examples are; the layout the --derive figures
+            # in benchmarks/RESULTS.md were measured with
+            "layout": "pairs",
         }
         prediction = PredictionSpec(field="entities")
     else:
