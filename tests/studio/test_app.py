@@ -23,6 +23,7 @@ from extractinator.sink import RunDir
 from extractinator.studio.app import create_app, loopback_hosts
 from extractinator.task import load_task
 
+from paths import REPO
 from studio_fixtures import XSS_TEXT, fake_factory, make_workdir, wait_for_run
 
 
@@ -566,3 +567,22 @@ def test_the_builder_preview_shows_computed_fields_apart_and_checks_their_expres
     res = client.post("/api/tasks/preview", json={"task": task}).json()
     assert not res["ok"]
     assert any("unknown name 'size'" in e["message"] for e in res["errors"])
+
+
+def test_the_builder_offers_exactly_the_spans_layouts_and_trims_of_the_task_spec():
+    import re
+    from typing import get_args
+
+    from extractinator.task.spec import SpanLayout, SpanTrim
+
+    js = (REPO / "src" / "extractinator" / "studio" / "static" / "builder.js").read_text()
+
+    def choices(name: str) -> list[str]:
+        found = re.search(rf"var {name} = \[([^\]]*)\];", js)
+        assert found, name
+        return re.findall(r'"([^"]*)"', found.group(1))
+
+    # "" is the task's default, which only task/spec.py names
+    assert choices("LAYOUTS") == ["", *get_args(SpanLayout)]
+    assert sorted(choices("TRIMS")) == sorted(["", *get_args(SpanTrim)])
+    assert "default: pairs" not in js and "default: by_label" not in js
