@@ -119,6 +119,13 @@ def test_of_several_places_the_one_whose_unit_converts_counts():
     assert out["largest_mm"] == 20.0 and readings["largest_mm"].written_unit == "cm"
 
 
+def test_a_number_written_bare_somewhere_is_not_judged_by_its_other_places():
+    text = "Segment 6: laesie van 6 ml."  # "6" bare (a segment) and as a volume
+    out = {"largest_mm": "6", "lesions": [], "volume_ml": None, "count": 0}
+    read_amounts(TASK, out, text)
+    assert out["largest_mm"] == 6.0
+
+
 def test_a_json_number_is_taken_in_the_fields_unit():
     out, readings = read({"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0})
     assert out["largest_mm"] == 14.0 and readings["largest_mm"].unit_from == "field"
@@ -134,6 +141,9 @@ def test_a_json_number_is_taken_in_the_fields_unit():
         ("11 mm", "not in the report as written"),  # the report says 1,1 cm: not a copy
         (".95", "not in the report as written"),
         ("1,3 cm", "not in the report as written"),
+        # the report writes 2 only as "urine 2 ml": a volume, not this field's length
+        ("2", "written in the report only as '2 ml', which is not an amount in mm"),
+        (2, "written in the report only as '2 ml'"),
     ],
 )
 def test_what_cannot_be_read_is_an_invalid_answer_naming_the_field(value, reason):

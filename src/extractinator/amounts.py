@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 __all__ = [
+    "NUMBER_PATTERN",
     "PICKS",
     "amounts_in",
     "AmountError",
@@ -66,6 +67,7 @@ class ParsedAmount:
 
 # a number starts with a digit: ",6 weken" copied from "..., 6 weken" is 6 weeks, not 0.6
 _NUMBER = r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+NUMBER_PATTERN = _NUMBER  # a written number, for other readers of amounts
 
 
 def parse_number(text: str) -> float:
@@ -356,15 +358,15 @@ def parse_amount(text: str) -> ParsedAmount:
     return _parsed(text, m)
 
 
-def amounts_in(text: str) -> Iterator[ParsedAmount]:
+def amounts_in(text: str, *, bare: bool = False) -> Iterator[ParsedAmount]:
     """Every amount in ``text`` written with a known unit, in order, each with its span
-    ("3,2 x 2,1 cm", "90-100%", "< 5 mm")."""
+    ("3,2 x 2,1 cm", "90-100%", "< 5 mm"); with ``bare``, numbers written without one too."""
     for m in _AMOUNT.finditer(_normalised(text)):
         try:
             found = _parsed(text, m)
         except AmountError:
             continue
-        if found.written_unit is not None:
+        if bare or found.written_unit is not None:
             yield found
 
 

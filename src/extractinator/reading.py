@@ -19,6 +19,7 @@ from .amounts import (
     parse_amount,
     pick_value,
 )
+from .conventions import conventions_in, convert_with
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
@@ -165,13 +166,16 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
         unit_from = "report" if found else "field"
         if found is not None:
             read, at = found, found.span
+        elif text:
+            _check_not_another_quantity(parsed, spec, text, shown)
         units = _shared_units(read.units) if found else [spec.unit] * len(parsed.numbers)
     else:  # "3,2 x 2,1 cm": numbers without their own unit share the next one written
         unit_from = "answer"
         units = _shared_units(parsed.units)
     convertible = is_known_unit(spec.unit)
+    conventions = conventions_in(spec.description)
     values = [
-        convert(n, u or spec.unit, spec.unit) if convertible and u else n
+        convert_with(n, u or spec.unit, spec.unit, conventions) if convertible and u else n
         for n, u in zip(read.numbers, units, strict=True)
     ]
     value = pick_value(values, spec.pick_rule)
@@ -218,6 +222,31 @@ def _amount_in_report(parsed: ParsedAmount, spec: FieldSpec, text: str) -> Parse
         if not check or _converts(found.written_unit or "", spec.unit or ""):
             return found
     return None
+
+
+def _check_not_another_quantity(
+    parsed: ParsedAmount, spec: FieldSpec, text: str, shown: str
+) -> None:
+    """A number copied without a unit that the report writes only as another kind of
+    quantity ("4" where the report has "4 cm" and the field is a time in months) is not
+    this field's amount: the model took a number from elsewhere. Raise the re-ask."""
+    if not is_known_unit(spec.unit or "") or len(parsed.numbers) != 1:
+        return
+    number = parsed.numbers[0]
+    others: list[str] = []
+    for found in amounts_in(text, bare=True):
+        if number not in found.numbers:
+            continue
+        if found.written_unit is None or _converts(found.written_unit, spec.unit or ""):
+            return  # written bare or as this kind of quantity somewhere
+        start, end = found.span
+        others.append(text[start:end])
+    if others:
+        raise AmountError(
+            f"{shown!r} is written in the report only as {others[0]!r}, which is not an "
+            f"amount in {spec.unit}: give the amount this field asks for as the report "
+            "writes it, with its unit, or null"
+        )
 
 
 def _converts(unit: str, to: str) -> bool:
