@@ -49,11 +49,12 @@ def test_only_equalities_between_convertible_units_are_conventions(description, 
 )
 def test_a_convention_wins_for_its_pair_of_units_only(value, unit, to, expected):
     conventions = conventions_in(MONTHS)
-    assert convert_with(value, unit, to, conventions) == pytest.approx(expected)
+    assert convert_with(value, unit, to, conventions)[0] == pytest.approx(expected)
 
 
 def test_without_a_convention_the_library_converts():
-    assert convert_with(6, "weken", "months", ()) == pytest.approx(6 * 7 / (365.25 / 12))
+    value, used = convert_with(6, "weken", "months", ())
+    assert value == pytest.approx(6 * 7 / (365.25 / 12)) and used is None
 
 
 @pytest.mark.parametrize(
@@ -66,4 +67,7 @@ def test_without_a_convention_the_library_converts():
 )
 def test_an_amount_is_read_with_the_fields_convention(written, report, months):
     spec = FieldSpec(type="number", unit="months", nullable=True, description=MONTHS)
-    assert read_amount(written, spec, report).value == pytest.approx(months)
+    reading = read_amount(written, spec, report)
+    assert reading.value == pytest.approx(months)
+    # the record says which convention was used; a year is 12 months by the library too
+    assert reading.convention == (None if "jaar" in written else "4 week = 1 month")

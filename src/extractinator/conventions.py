@@ -57,13 +57,14 @@ def conventions_in(description: str | None) -> tuple[Convention, ...]:
 
 def convert_with(
     value: float, from_unit: str, to_unit: str, conventions: tuple[Convention, ...]
-) -> float:
+) -> tuple[float, Convention | None]:
     """``convert``, except that a convention between exactly these two units wins: 6 weeks
-    in months with "4 weeks = 1 month" is 6 / 4 = 1.5 (in days it stays 42)."""
+    in months with "4 weeks = 1 month" is 6 / 4 = 1.5 (in days it stays 42). Returns the
+    value and the convention used, if any."""
     pair = (normalise_unit(from_unit), normalise_unit(to_unit))
     for c in conventions:
         if pair == (c.unit_a, c.unit_b):
-            return convert(value * c.b / c.a, c.unit_b, to_unit)
+            return convert(value * c.b / c.a, c.unit_b, to_unit), c
         if pair == (c.unit_b, c.unit_a):
-            return convert(value * c.a / c.b, c.unit_a, to_unit)
-    return convert(value, from_unit, to_unit)
+            return convert(value * c.a / c.b, c.unit_a, to_unit), c
+    return convert(value, from_unit, to_unit), None

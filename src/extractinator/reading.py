@@ -174,10 +174,12 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
         units = _shared_units(parsed.units)
     convertible = is_known_unit(spec.unit)
     conventions = conventions_in(spec.description)
-    values = [
-        convert_with(n, u or spec.unit, spec.unit, conventions) if convertible and u else n
+    converted = [
+        convert_with(n, u or spec.unit, spec.unit, conventions) if convertible and u else (n, None)
         for n, u in zip(read.numbers, units, strict=True)
     ]
+    values = [v for v, _ in converted]
+    used = next((str(c) for _, c in converted if c is not None), None)
     value = pick_value(values, spec.pick_rule)
     if spec.type == "integer":
         value = float(round(value))
@@ -197,6 +199,7 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
         start=at[0] if at else None,
         end=at[1] if at else None,
         alignment="exact" if at else "none",
+        convention=used,
     )
 
 

@@ -49,6 +49,8 @@ class AmountReading(BaseModel):
     start: int | None = None
     end: int | None = None
     alignment: Alignment = "none"
+    # the conversion written in the field's description that was used ("4 week = 1 month")
+    convention: str | None = None
     # set when the amount could not be read after the re-asks and the value was set to
     # null: why (the record says so in `repaired` too)
     problem: str | None = None
