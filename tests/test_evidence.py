@@ -17,6 +17,7 @@ from extractinator.prompt import build_messages, system_prompt
 from extractinator.runner import run_task
 from extractinator.task import Task
 from extractinator.task.load import task_from_mapping
+from extractinator.task.schema import task_json_schema
 from extractinator.validate import validate_output
 
 from fakes import FakeEngine
@@ -120,7 +121,9 @@ def test_few_shot_examples_render_quotes_when_given_and_null_otherwise():
     task = Task.model_validate({**TASK.model_dump(), "examples": [example]})
     shown = build_messages(task, TEXT)[2].content
     rendered = json.loads(shown)
-    assert list(rendered)[:4] == ["side_evidence", "side", "present_evidence", "present"]
+    # in answer order (the order the model must write), whatever the example's own order
+    assert list(rendered) == list(task_json_schema(task)["properties"])
+    assert list(rendered)[:2] == ["present_evidence", "present"]
     assert rendered["present_evidence"] == "Nodus" and rendered["side_evidence"] is None
     # a valid answer of the task: the model is shown what it must write
     out = validate_output(shown, CompiledTask(task).model)

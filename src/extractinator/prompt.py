@@ -118,7 +118,7 @@ def _output_key_lines(task: Task) -> list[str]:
     """The field lines, with each evidence field's quote key listed right before it."""
     wanted = set(task.evidence_fields())
     if not wanted:
-        return _field_lines(task.fields)
+        return _field_lines(task.answer_fields())
     lines = []
     for name, spec in task.answer_fields().items():
         if name in wanted:
@@ -183,7 +183,9 @@ def build_messages(
             Message(
                 role="assistant",
                 content=json.dumps(
-                    output_in_layout(task.fields, example_with_evidence(task, ex.output)),
+                    output_in_layout(
+                        task.fields, example_with_evidence(task, task.in_answer_order(ex.output))
+                    ),
                     ensure_ascii=False,
                 ),
             )

@@ -92,7 +92,7 @@ def object_schema(fields: dict[str, FieldSpec]) -> dict[str, Any]:
 
 
 def task_json_schema(task: Task) -> dict[str, Any]:
-    return schema_with_evidence(task, object_schema(task.fields))
+    return schema_with_evidence(task, object_schema(task.answer_fields()))
 
 
 class SpanOut(BaseModel):

@@ -151,6 +151,11 @@ class FieldSpec(BaseModel):
         )
 
     @property
+    def is_findings(self) -> bool:
+        """A list of objects: one entry per finding."""
+        return self.type == "list" and self.items is not None and self.items.type == "object"
+
+    @property
     def pick_rule(self) -> str:
         return self.pick or AMOUNT_PICKS[0]
 
@@ -253,8 +258,22 @@ class Task(BaseModel):
         return rule
 
     def answer_fields(self) -> dict[str, FieldSpec]:
-        """The fields the model answers (all but the computed ones), in order."""
-        return {n: s for n, s in self.fields.items() if s.compute is None}
+        """The fields the model answers (all but the computed ones), in the order it writes
+        them: lists of findings (lists of objects) first, then the others, each in the
+        file's order, so that a summary ("largest_mm") comes after the findings it sums up
+        (measured on the held-out dev half; README, "Answer order")."""
+        answered = {n: s for n, s in self.fields.items() if s.compute is None}
+        findings = {n: s for n, s in answered.items() if s.is_findings}
+        return {**findings, **{n: s for n, s in answered.items() if n not in findings}}
+
+    def in_answer_order(self, output: dict[str, Any]) -> dict[str, Any]:
+        """``output`` (an example's answer) with the answered fields in answer order, any
+        other keys after them as they were."""
+        order = [n for n in self.answer_fields() if n in output]
+        return {
+            **{n: output[n] for n in order},
+            **{k: v for k, v in output.items() if k not in order},
+        }
 
     def computed_fields(self) -> dict[str, FieldSpec]:
         """The fields computed from the answer, in order (each may read earlier ones)."""
