@@ -1,0 +1,77 @@
+"""Counts written as fractions ("0/19 lymfeklieren"): a count that holds the part where a
+total may be asked is checked once with the model; its second answer stands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from extractinator.config import GenerationConfig
+from extractinator.fractions import fraction_doubts
+from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.task import Task
+
+from fakes import FakeEngine
+
+TASK = Task.model_validate(
+    {
+        "name": "nodes",
+        "description": "Lymph nodes.",
+        "fields": {
+            "examined": {"type": "integer", "description": "Total number of nodes examined"},
+            "positive": {"type": "integer", "description": "Nodes with metastasis"},
+            "margin_mm": {"type": "number", "unit": "mm", "nullable": True},
+        },
+    }
+)
+TEXT = "Marge 2 mm. Lymfeklieren: 0/19. Datum 12/03/2024, RR 146/82."
+
+
+def answer(examined, positive):
+    return json.dumps({"examined": examined, "positive": positive, "margin_mm": "2 mm"})
+
+
+@pytest.mark.parametrize(
+    ("examined", "positive", "doubted"),
+    [
+        (0, 0, ["examined", "positive"]),  # both copied the part of "0/19"
+        (19, 0, []),  # the total is held by a field: nothing to check
+        (5, 3, []),  # no fraction starts with these
+        (12, 0, ["positive"]),  # a date is no fraction; 19 is held by no field
+    ],
+)
+def test_a_count_holding_the_part_of_a_fraction_whose_total_no_field_holds_is_doubted(
+    examined, positive, doubted
+):
+    doubts = fraction_doubts(TASK, {"examined": examined, "positive": positive}, TEXT)
+    assert [d.split('"')[1] for d in doubts] == doubted
+    assert all("\"0/19\"" in d for d in doubts)
+
+
+def test_one_count_alone_is_never_doubted():
+    one = Task.model_validate(
+        {"name": "t", "description": "d", "fields": {"n": {"type": "integer"}}}
+    )
+    assert fraction_doubts(one, {"n": 0}, TEXT) == []
+
+
+def run(engine):
+    return asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, TEXT))
+
+
+def test_the_model_is_asked_once_to_check_and_its_second_answer_stands():
+    engine = FakeEngine([answer(0, 0), answer(19, 0)])
+    rec = run(engine)
+    assert rec.status == "ok" and rec.attempts == 2
+    assert rec.output["examined"] == 19 and rec.output["positive"] == 0
+    check = engine.requests[1].messages[-1].content
+    assert '"examined" is 0' in check and '"0/19"' in check
+
+
+def test_an_answer_that_stays_the_same_after_the_check_is_kept_without_asking_again():
+    engine = FakeEngine([answer(0, 0), answer(0, 0), answer(19, 0)])
+    rec = run(engine)
+    assert rec.status == "ok" and rec.attempts == 2 and rec.output["examined"] == 0
+    assert len(engine.requests) == 2
