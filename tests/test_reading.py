@@ -126,6 +126,13 @@ def test_a_number_written_bare_somewhere_is_not_judged_by_its_other_places():
     assert out["largest_mm"] == 6.0
 
 
+@pytest.mark.parametrize("row", ["Hb 7,1 L  (8,5-11,0)", "CRP 7,1      H"])
+def test_a_lab_tables_flag_is_no_unit_that_makes_a_number_another_quantity(row):
+    out = {"largest_mm": "7,1", "lesions": [], "volume_ml": None, "count": 0}
+    read_amounts(TASK, out, row)  # "L"/"H": low/high, not litre/hour
+    assert out["largest_mm"] == 7.1
+
+
 def test_a_json_number_is_taken_in_the_fields_unit():
     out, readings = read({"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0})
     assert out["largest_mm"] == 14.0 and readings["largest_mm"].unit_from == "field"

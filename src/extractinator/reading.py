@@ -240,8 +240,9 @@ def _check_not_another_quantity(
     for found in amounts_in(text, bare=True):
         if number not in found.numbers:
             continue
-        if found.written_unit is None or _converts(found.written_unit, spec.unit or ""):
-            return  # written bare or as this kind of quantity somewhere
+        unit = found.written_unit
+        if unit is None or _is_flag(unit) or _converts(unit, spec.unit or ""):
+            return  # written bare (or with a lab flag) or as this kind of quantity somewhere
         start, end = found.span
         others.append(text[start:end])
     if others:
@@ -250,6 +251,12 @@ def _check_not_another_quantity(
             f"amount in {spec.unit}: give the amount this field asks for as the report "
             "writes it, with its unit, or null"
         )
+
+
+def _is_flag(unit: str) -> bool:
+    """A single letter after a number may be a unit or a lab table's flag ("7,1 L" low,
+    "18 H" high): too ambiguous to call the number another quantity."""
+    return len(unit.strip()) == 1 and unit.strip().isalpha()
 
 
 def _converts(unit: str, to: str) -> bool:
