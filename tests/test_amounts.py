@@ -61,7 +61,8 @@ def test_numbers_follow_dutch_and_english_conventions(text, value):
         ("een nodus van 6 mm groot", [6.0], ["mm"], "single", None),
         ("8", [8.0], [None], "single", None),
         (",6 weken", [6.0], ["weken"], "single", None),  # a comma before it is punctuation
-        ("30 pakjaren", [30.0], [None], "single", None),  # a word, not a unit pint knows
+        ("30 pakjaren", [30.0], ["pakjaren"], "single", None),  # pack-years, defined for pint
+        ("30 sigaretten", [30.0], [None], "single", None),  # a word, not a unit
     ],
 )
 def test_amounts_are_read_as_written(text, numbers, units, kind, comparator):
@@ -101,7 +102,10 @@ def test_conversion_with_pint():
 
 def test_known_units_and_units_in_text():
     assert is_known_unit("mm") and is_known_unit("%") and is_known_unit("umol/l")
-    assert not is_known_unit("pack-years")
+    assert is_known_unit("pack-years") and not is_known_unit("sigaretten")
+    assert convert(30, "pakjaren", "pack-years") == 30 and convert(2, "py", "pakjaar") == 2
+    with pytest.raises(AmountError, match="is not a length"):
+        convert(30, "pakjaren", "mm")
     found = list(amounts_in("Segment 7: laesie 3,2 x 2,1 cm (serie 3), ER 90-100%, < 5 mm. T2N1."))
     assert [(f.numbers, f.written_unit, f.kind) for f in found] == [
         ([3.2, 2.1], "cm", "dimensions"),

@@ -133,6 +133,29 @@ def test_a_lab_tables_flag_is_no_unit_that_makes_a_number_another_quantity(row):
     assert out["largest_mm"] == 7.1
 
 
+PERCENT = Task.model_validate(
+    {
+        "name": "er",
+        "description": "Receptors.",
+        "fields": {"er": {"type": "number", "unit": "%", "nullable": True}},
+    }
+)
+
+
+@pytest.mark.parametrize("written", ["7", 7, "5", 95])
+def test_a_percentage_the_report_writes_without_its_sign_is_asked_again(written):
+    text = "ER: positief (Allred score 7). PR 5."
+    with pytest.raises(InvalidOutput, match="not written in the report as a percentage"):
+        read_amounts(PERCENT, {"er": written}, text)
+
+
+@pytest.mark.parametrize(("written", "value"), [("90", 100.0), ("80%", 80.0), (90, 100.0)])
+def test_a_percentage_written_with_its_sign_is_read(written, value):
+    out = {"er": written}
+    read_amounts(PERCENT, out, "ER 80%, daarna 90-100% (Allred 8).")
+    assert out["er"] == value
+
+
 def test_a_json_number_is_taken_in_the_fields_unit():
     out, readings = read({"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0})
     assert out["largest_mm"] == 14.0 and readings["largest_mm"].unit_from == "field"

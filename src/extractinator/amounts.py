@@ -25,8 +25,10 @@ __all__ = [
     "AmountError",
     "ParsedAmount",
     "convert",
+    "convertible",
     "first_amount",
     "is_known_unit",
+    "kind_of",
     "parse_amount",
     "parse_number",
     "pick_value",
@@ -183,6 +185,14 @@ _UNIT_WORDS = {
     "µmol": "umol",
     "umol": "umol",
     "nmol": "nmol",
+    # smoking history: packs a day times years smoked
+    "pakjaar": "pack_year",
+    "pakjaren": "pack_year",
+    "packyear": "pack_year",
+    "packyears": "pack_year",
+    "pack-year": "pack_year",
+    "pack-years": "pack_year",
+    "py": "pack_year",
 }
 # the unit pattern written after a number: a word or %, maybe a power, maybe "/ something"
 _NOT_UNIT = r"(?!(?:x|tot|to|until|a|à|t/m|en|and|of|or)(?:\b|\d))"
@@ -219,7 +229,9 @@ def normalise_unit(written: str) -> str | None:
 def _registry() -> Any:
     import pint  # imported when an amount is first converted (~1.5 s)
 
-    return pint.UnitRegistry()
+    registry = pint.UnitRegistry()
+    registry.define("pack_year = [smoking_history]")  # units pint does not have
+    return registry
 
 
 @lru_cache(maxsize=512)
@@ -255,6 +267,21 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
             f"({_dimension(source)} is not {_dimension(target)})"
         ) from None
     return _clean(float(converted))
+
+
+def convertible(unit: str, to: str) -> bool:
+    """Whether an amount in ``unit`` converts to ``to`` (both written units)."""
+    try:
+        convert(1.0, unit, to)
+    except AmountError:
+        return False
+    return True
+
+
+def kind_of(unit: str) -> str:
+    """The kind of quantity a known unit measures: "a length", "a time", "a molar
+    concentration", ... (AmountError for an unknown unit)."""
+    return _dimension(_quantity_unit(unit))
 
 
 def _dimension(unit: Any) -> str:

@@ -1,8 +1,8 @@
 """Counts written as fractions: "0/19 lymfeklieren", "(1/13)", "3 van 11". A small model
 asked for a part and a total often copies the first number into both. When an answer holds
 two or more whole numbers without a unit, and one of them is the first number of a fraction
-in the report whose second number no such field holds, the model is asked once to check
-that field (the part or the total?); its second answer stands."""
+in the report whose second number no such field holds, the model is asked to check that
+field (the part or the total?; see checks.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from .task.spec import Task
 
-__all__ = ["check_message", "fraction_doubts"]
+__all__ = ["fraction_doubts"]
 
 # not a decimal ("1,5/2"), a date ("12/03/2024") or a longer number on either side
 _FRACTION = re.compile(
@@ -49,12 +49,3 @@ def fraction_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
                 f'{total}. Should "{name}" be the part ({value}) or the total ({total})?'
             )
     return doubts
-
-
-def check_message(doubts: list[str]) -> str:
-    """The follow-up that asks the model to check the doubted fields."""
-    lines = "\n".join(f"- {d}" for d in doubts)
-    return (
-        f"Check these values against the report:\n{lines}\n"
-        "Answer again with the whole JSON object, corrected where needed."
-    )

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .checks import check_message, doubts
 from .chunking import merge_records, plan_chunks, truncate
 from .compute import finish_computed
 from .config import GenerationConfig
@@ -18,7 +19,6 @@ from .cut_answers import kept_part, sub_task
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
 from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
-from .fractions import check_message, fraction_doubts
 from .grounding import ground_evidence, ground_spans
 from .prompt import build_messages
 from .reading import drop_unreadable_entries, read_amounts
@@ -83,7 +83,7 @@ async def _sample(
     """Ask, validate, and re-ask with the validation error until valid or out of re-asks."""
     sample = _Sample()
     extra: list[Message] = []
-    checked = False  # the fraction check asks at most once (fractions.py)
+    checked = False  # the second look at a valid answer is asked at most once (checks.py)
     for attempt in range(gen.max_reasks + 1):
         request = _request(compiled, gen, text, examples, extra, seed)
         try:
@@ -151,12 +151,12 @@ async def _sample(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
-        doubts = [] if checked or last_try else fraction_doubts(compiled.task, output, text)
-        if doubts:  # a count that may be the part of a fraction where the total is asked
+        doubted = [] if checked or last_try else doubts(compiled.task, output, text)
+        if doubted:  # a value in doubt by the report's own words: ask once to check it
             checked = True
             extra = extra + [
                 Message(role="assistant", content=last.text),
-                Message(role="user", content=check_message(doubts)),
+                Message(role="user", content=check_message(doubted)),
             ]
             continue
         # re-asks used up: kept, with the unreadable amounts null, and said so

@@ -14,8 +14,9 @@ from .amounts import (
     AmountError,
     ParsedAmount,
     amounts_in,
-    convert,
+    convertible,
     is_known_unit,
+    normalise_unit,
     parse_amount,
     pick_value,
 )
@@ -167,6 +168,7 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
         if found is not None:
             read, at = found, found.span
         elif text:
+            _check_percentage_written(spec, shown)
             _check_not_another_quantity(parsed, spec, text, shown)
         units = _shared_units(read.units) if found else [spec.unit] * len(parsed.numbers)
     else:  # "3,2 x 2,1 cm": numbers without their own unit share the next one written
@@ -222,7 +224,7 @@ def _amount_in_report(parsed: ParsedAmount, spec: FieldSpec, text: str) -> Parse
         within = len(parsed.numbers) == 1 and parsed.numbers[0] in found.numbers
         if not (same or within):
             continue
-        if not check or _converts(found.written_unit or "", spec.unit or ""):
+        if not check or convertible(found.written_unit or "", spec.unit or ""):
             return found
     return None
 
@@ -241,7 +243,7 @@ def _check_not_another_quantity(
         if number not in found.numbers:
             continue
         unit = found.written_unit
-        if unit is None or _is_flag(unit) or _converts(unit, spec.unit or ""):
+        if unit is None or _is_flag(unit) or convertible(unit, spec.unit or ""):
             return  # written bare (or with a lab flag) or as this kind of quantity somewhere
         start, end = found.span
         others.append(text[start:end])
@@ -253,18 +255,21 @@ def _check_not_another_quantity(
         )
 
 
+def _check_percentage_written(spec: FieldSpec, shown: str) -> None:
+    """Reports write a percentage with its sign ("ER 90%", "80-90%"). A number for a
+    percentage field that the report writes nowhere as a percentage is another number (a
+    score: "Allred score 7"; a count): raise the re-ask."""
+    if normalise_unit(spec.unit or "") == "percent":
+        raise AmountError(
+            f"{shown!r} is not written in the report as a percentage: give the percentage "
+            'as the report writes it, with "%", or null'
+        )
+
+
 def _is_flag(unit: str) -> bool:
     """A single letter after a number may be a unit or a lab table's flag ("7,1 L" low,
     "18 H" high): too ambiguous to call the number another quantity."""
     return len(unit.strip()) == 1 and unit.strip().isalpha()
-
-
-def _converts(unit: str, to: str) -> bool:
-    try:
-        convert(1.0, unit, to)
-    except AmountError:
-        return False
-    return True
 
 
 _SQUASH = str.maketrans({".": ",", "×": "x", "*": "x", "–": "-", "—": "-", "−": "-", "μ": "µ"})

@@ -1,0 +1,28 @@
+"""A second look at a valid answer. Each check names fields whose value is in doubt, with
+the report's words that raise the doubt; the model is asked once about all of them, and its
+second answer stands (it is validated and read like the first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .fractions import fraction_doubts
+from .missed_amounts import missed_amount_doubts
+from .task.spec import Task
+
+__all__ = ["check_message", "doubts"]
+
+
+def doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
+    """The doubted fields of a valid answer: counts that may be the part of a fraction
+    (fractions.py), amounts answered null that the report writes (missed_amounts.py)."""
+    return fraction_doubts(task, output, text) + missed_amount_doubts(task, output, text)
+
+
+def check_message(doubts: list[str]) -> str:
+    """The follow-up that asks the model to check the doubted fields."""
+    lines = "\n".join(f"- {d}" for d in doubts)
+    return (
+        f"Check these values against the report:\n{lines}\n"
+        "Answer again with the whole JSON object, corrected where needed."
+    )

@@ -1,0 +1,82 @@
+"""An amount answered null that the report writes, where it can only be that amount: the
+model is shown it once and its second answer stands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from extractinator.config import GenerationConfig
+from extractinator.missed_amounts import missed_amount_doubts
+from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.task import Task
+
+from fakes import FakeEngine
+
+TASK = Task.model_validate(
+    {
+        "name": "letter",
+        "description": "Smoking and follow-up.",
+        "fields": {
+            "pack_years": {"type": "number", "unit": "pack-years", "nullable": True},
+            "interval_months": {"type": "number", "unit": "months", "nullable": True},
+            "size_mm": {"type": "number", "unit": "mm", "nullable": True},
+            "hb": {"type": "number", "unit": "mmol/l", "nullable": True},
+            "k": {"type": "number", "unit": "mmol/l", "nullable": True},
+        },
+    }
+)
+NULLS = dict.fromkeys(TASK.fields)
+
+
+def doubted(text, **answered):
+    return [d.split('"')[1] for d in missed_amount_doubts(TASK, {**NULLS, **answered}, text)]
+
+
+def test_a_null_amount_whose_kind_the_report_writes_once_is_doubted_with_the_words():
+    text = "Ex-roker, daarvoor circa 30 pakjaren. Controle over 6 maanden."
+    doubts = missed_amount_doubts(TASK, NULLS, text)
+    assert [d.split('"')[1] for d in doubts] == ["pack_years", "interval_months"]
+    assert '"circa 30 pakjaren"' in doubts[0] and '"6 maanden"' in doubts[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "answered", "expected"),
+    [
+        ("45 pakjaren.", {"pack_years": "45 pakjaren"}, []),  # answered: nothing to check
+        ("67 jaar, controle over 6 maanden.", {}, []),  # two times: which one is unclear
+        ("Nodus van 8 mm.", {}, []),  # a length: reports hold many, so never hinted
+        ("Hb 7,1 mmol/l.", {}, []),  # two fields ask for a molar concentration
+        ("Rookt 20 jaar 1 pakje per dag.", {}, ["interval_months"]),  # one time, no pack-years
+        ("Controle over 3 maanden; na 3 maanden.", {}, ["interval_months"]),  # one, twice
+    ],
+)
+def test_only_one_amount_of_a_kind_no_other_field_asks_for_is_doubted(text, answered, expected):
+    assert doubted(text, **answered) == expected
+
+
+def answer(pack_years):
+    return json.dumps({**NULLS, "pack_years": pack_years})
+
+
+def run(engine, text):
+    return asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, text))
+
+
+def test_the_model_is_shown_the_amount_once_and_its_second_answer_is_read():
+    engine = FakeEngine([answer(None), answer("45 pakjaren")])
+    rec = run(engine, "Patiënte is ex-roker sinds 2018, daarvoor 45 pakjaren.")
+    assert rec.status == "ok" and rec.attempts == 2 and rec.output["pack_years"] == 45.0
+    assert rec.amounts["pack_years"].text == "45 pakjaren"
+    assert '"pack_years" is null, but the report writes "45 pakjaren"' in (
+        engine.requests[1].messages[-1].content
+    )
+
+
+def test_a_null_kept_after_the_check_stands_without_asking_again():
+    engine = FakeEngine([answer(None), answer(None), answer("45 pakjaren")])
+    rec = run(engine, "Daarvoor 45 pakjaren.")
+    assert rec.status == "ok" and rec.output["pack_years"] is None
+    assert len(engine.requests) == 2
