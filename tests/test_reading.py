@@ -149,6 +149,13 @@ def test_a_percentage_the_report_writes_without_its_sign_is_asked_again(written)
         read_amounts(PERCENT, {"er": written}, text)
 
 
+@pytest.mark.parametrize("written", ["5%", "5", "0,5"])
+def test_a_copy_is_whole_numbers_of_the_report_not_the_tail_of_another(written):
+    text = "PR: Allred 5. HER2 2+ in 15%; 10,5 mm."  # "5%" sits inside "15%", "0,5" in "10,5"
+    with pytest.raises(InvalidOutput):
+        read_amounts(PERCENT, {"er": written}, text)
+
+
 @pytest.mark.parametrize(("written", "value"), [("90", 100.0), ("80%", 80.0), (90, 100.0)])
 def test_a_percentage_written_with_its_sign_is_read(written, value):
     out = {"er": written}

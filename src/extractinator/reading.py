@@ -287,11 +287,22 @@ def copied_from(parsed: ParsedAmount, text: str) -> bool:
     start, end = parsed.span
     core = _squash(parsed.text[start:end])
     body = _squash(text)
-    if core in body:
+    if _occurs(core, body):
         return True
     # the copy dropped a comparison word or a unit: its numbers alone must still be there
     numbers = _squash(" x ".join(_written_numbers(parsed.text[start:end])))
-    return parsed.written_unit is None and numbers in body
+    return parsed.written_unit is None and _occurs(numbers, body)
+
+
+def _occurs(copy: str, body: str) -> bool:
+    """Whether ``copy`` stands in ``body`` as whole numbers: "5%" is not in "15%", nor "5"
+    in "2,5" or "50" (both squashed: the decimal mark is ",")."""
+    pattern = re.escape(copy)
+    if copy[:1].isdigit():
+        pattern = r"(?<!\d)(?<!\d,)" + pattern
+    if copy[-1:].isdigit():
+        pattern += r"(?!\d)(?!,\d)"
+    return re.search(pattern, body) is not None
 
 
 def _written_numbers(s: str) -> list[str]:
