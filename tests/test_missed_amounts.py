@@ -11,6 +11,7 @@ import pytest
 from extractinator.config import GenerationConfig
 from extractinator.missed_amounts import missed_amount_doubts
 from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.reading import read_amounts
 from extractinator.task import Task
 
 from fakes import FakeEngine
@@ -31,13 +32,19 @@ TASK = Task.model_validate(
 NULLS = dict.fromkeys(TASK.fields)
 
 
+def read(text, answered):
+    output = {**NULLS, **answered}
+    return output, read_amounts(TASK, output, text)
+
+
 def doubted(text, **answered):
-    return [d.split('"')[1] for d in missed_amount_doubts(TASK, {**NULLS, **answered}, text)]
+    output, readings = read(text, answered)
+    return [d.split('"')[1] for d in missed_amount_doubts(TASK, output, text, readings)]
 
 
 def test_a_null_amount_whose_kind_the_report_writes_once_is_doubted_with_the_words():
     text = "Ex-roker, daarvoor circa 30 pakjaren. Controle over 6 maanden."
-    doubts = missed_amount_doubts(TASK, NULLS, text)
+    doubts = missed_amount_doubts(TASK, NULLS, text, {})
     assert [d.split('"')[1] for d in doubts] == ["pack_years", "interval_months"]
     assert '"circa 30 pakjaren"' in doubts[0] and '"6 maanden"' in doubts[1]
 
@@ -55,6 +62,17 @@ def test_a_null_amount_whose_kind_the_report_writes_once_is_doubted_with_the_wor
 )
 def test_only_one_amount_of_a_kind_no_other_field_asks_for_is_doubted(text, answered, expected):
     assert doubted(text, **answered) == expected
+
+
+def test_a_bare_number_where_the_report_writes_one_amount_of_the_kind_is_doubted():
+    text = "PSA-dichtheid 0,09; ex-roker, 30 pakjaren; controle over 6 maanden."
+    output, readings = read(text, {"pack_years": "0,09", "interval_months": "6"})
+    doubts = missed_amount_doubts(TASK, output, text, readings)
+    assert doubts == [
+        '"pack_years" is 0,09, which the report writes without a unit, but the report writes '
+        '"30 pakjaren". If that is what "pack_years" asks for, give it as written; if not, '
+        "keep your answer."
+    ]  # "6" is read as "6 maanden": that amount itself, not doubted
 
 
 def answer(pack_years):

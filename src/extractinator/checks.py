@@ -8,15 +8,19 @@ from typing import Any
 
 from .fractions import fraction_doubts
 from .missed_amounts import missed_amount_doubts
+from .records import AmountReading
 from .task.spec import Task
 
 __all__ = ["check_message", "doubts"]
 
 
-def doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
-    """The doubted fields of a valid answer: counts that may be the part of a fraction
-    (fractions.py), amounts answered null that the report writes (missed_amounts.py)."""
-    return fraction_doubts(task, output, text) + missed_amount_doubts(task, output, text)
+def doubts(
+    task: Task, output: dict[str, Any], text: str, readings: dict[str, AmountReading]
+) -> list[str]:
+    """The doubted fields of a valid answer (its amounts read as ``readings``): counts that
+    may be the part of a fraction (fractions.py), amounts answered null or bare where the
+    report writes one of that kind (missed_amounts.py)."""
+    return fraction_doubts(task, output, text) + missed_amount_doubts(task, output, text, readings)
 
 
 def check_message(doubts: list[str]) -> str:

@@ -1,11 +1,13 @@
-"""Amounts answered null that the report does write. A small model often leaves an amount
-out ("pack_years": null for "daarvoor 45 pakjaren"), and when it is shown the amount it
-takes it. So the hint must be given only where the amount is very likely the one asked:
-the field is top-level and answered null, no other amount field of the task asks for the
-same kind of quantity, and the report writes exactly one amount of that kind. Lengths are
-left out: a report gives many sizes and distances (of lesions, nodes, organs, margins,
-landmarks), and one length in a report is weak evidence that it is the size asked for
-(on the held-out dev half, five of six such hints would have pointed at the wrong one)."""
+"""Amounts answered null, or with a bare number, where the report writes the amount. A
+small model often leaves an amount out ("pack_years": null for "daarvoor 45 pakjaren") or
+takes a number without a unit from elsewhere ("psa": "0,09" from "PSA-dichtheid 0,09" where
+the report writes "PSA 8,9 ng/ml"), and when it is shown the amount it takes it. So the
+hint is given only where the amount can hardly be another one: the field is top-level, no
+other amount field of the task asks for the same kind of quantity, and the report writes
+exactly one amount of that kind. Lengths are left out: a report gives many sizes and
+distances (of lesions, nodes, organs, margins, landmarks), and one length in a report is
+weak evidence that it is the size asked for (on the held-out dev half, five of six such
+hints would have pointed at the wrong one)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from .amounts import amounts_in, convertible, is_known_unit, kind_of
+from .records import AmountReading
 from .task.spec import FieldSpec, Task
 
 __all__ = ["missed_amount_doubts"]
@@ -20,13 +23,20 @@ __all__ = ["missed_amount_doubts"]
 _LENGTH = "a length"
 
 
-def missed_amount_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
-    """One line per null top-level amount field whose kind of quantity the report writes
-    exactly once (see the module docstring); empty when there is none."""
+def missed_amount_doubts(
+    task: Task, output: dict[str, Any], text: str, readings: dict[str, AmountReading]
+) -> list[str]:
+    """One line per top-level amount field whose kind of quantity the report writes exactly
+    once (see the module docstring) and whose answer is null, or a number the report does
+    not write with a unit (``readings``: how the answer's amounts were read, by path)."""
     kinds = Counter(kind_of(spec.unit) for spec in _amount_specs(task.answer_fields()))
     doubts = []
     for name, spec in task.answer_fields().items():
-        if not spec.is_amount or output.get(name) is not None or not _known(spec):
+        if not spec.is_amount or not _known(spec):
+            continue
+        reading = readings.get(name)
+        bare = reading is not None and reading.value is not None and reading.unit_from == "field"
+        if output.get(name) is not None and not bare:
             continue
         kind = kind_of(spec.unit or "")
         if kind == _LENGTH or kinds[kind] > 1:
@@ -36,8 +46,18 @@ def missed_amount_doubts(task: Task, output: dict[str, Any], text: str) -> list[
             for a in amounts_in(text)
             if a.written_unit and convertible(a.written_unit, spec.unit or "")
         }
-        if len(set(found.values())) == 1:  # one amount, maybe written more than once
-            written = next(iter(found))
+        if len(set(found.values())) != 1:  # one amount, maybe written more than once
+            continue
+        written, (numbers, _) = next(iter(found.items()))
+        if reading is not None and bare:
+            if reading.numbers and set(reading.numbers) <= set(numbers):
+                continue  # the same number, only read without its unit
+            doubts.append(
+                f'"{name}" is {reading.text}, which the report writes without a unit, but the '
+                f'report writes "{written}". If that is what "{name}" asks for, give it as '
+                "written; if not, keep your answer."
+            )
+        else:
             doubts.append(
                 f'"{name}" is null, but the report writes "{written}". If that is what '
                 f'"{name}" asks for, give it as written; if not, keep null.'

@@ -151,7 +151,7 @@ async def _sample(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
-        doubted = [] if checked or last_try else doubts(compiled.task, output, text)
+        doubted = [] if checked or last_try else doubts(compiled.task, output, text, amounts)
         if doubted:  # a value in doubt by the report's own words: ask once to check it
             checked = True
             extra = extra + [
