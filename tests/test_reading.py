@@ -163,6 +163,12 @@ def test_a_percentage_written_with_its_sign_is_read(written, value):
     assert out["er"] == value
 
 
+@pytest.mark.parametrize("written", ["null", " None "])
+def test_null_written_as_text_is_null(written):
+    out, readings = read({"largest_mm": written, "lesions": [], "volume_ml": None, "count": 0})
+    assert out["largest_mm"] is None and "largest_mm" not in readings
+
+
 def test_a_json_number_is_taken_in_the_fields_unit():
     out, readings = read({"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0})
     assert out["largest_mm"] == 14.0 and readings["largest_mm"].unit_from == "field"

@@ -51,6 +51,9 @@ def amount_paths(fields: dict[str, FieldSpec], output: dict[str, Any]) -> list[t
     return found
 
 
+_NULL_WORDS = {"null", "none"}
+
+
 def read_amounts(
     task: Task, output: dict[str, Any], text: str, *, null_unreadable: bool = False
 ) -> dict[str, AmountReading]:
@@ -74,6 +77,9 @@ def read_amounts(
             for i in range(len(value)):
                 visit(f"{prefix}[{i}]", spec.items, value, i)
         elif spec.is_amount:
+            if spec.nullable and isinstance(value, str) and value.strip().lower() in _NULL_WORDS:
+                holder[key] = None  # JSON null written as text ("null"): the same answer
+                return
             try:
                 reading = read_amount(value, spec, text)
             except AmountError as e:
