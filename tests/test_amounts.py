@@ -63,6 +63,7 @@ def test_numbers_follow_dutch_and_english_conventions(text, value):
         (",6 weken", [6.0], ["weken"], "single", None),  # a comma before it is punctuation
         ("30 pakjaren", [30.0], ["pakjaren"], "single", None),  # pack-years, defined for pint
         ("30 sigaretten", [30.0], [None], "single", None),  # a word, not a unit
+        ("-> 10,4 ng/ml", [10.4], ["ng/ml"], "single", None),  # an arrow, not "more than"
     ],
 )
 def test_amounts_are_read_as_written(text, numbers, units, kind, comparator):

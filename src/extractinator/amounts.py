@@ -317,7 +317,7 @@ _COMPARATORS: list[tuple[str, Comparator]] = [
     (r"<=|≤|=<", "<="),
     (r">=|≥|=>", ">="),
     (r"<", "<"),
-    (r">", ">"),
+    (r"(?<![-–])>", ">"),  # not the head of an arrow ("9,1 -> 10,4 ng/ml")
     (r"±|~|\+/-|ca\.?|circa|ongeveer|approx\.?|approximately|about|bijna", "~"),
     (r"max\.?|maximaal|maximum|tot|up to|hooguit|at most", "<="),
     (r"min\.?|minimaal|minimum|ten minste|tenminste|minstens|at least", ">="),
