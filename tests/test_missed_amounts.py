@@ -88,6 +88,10 @@ def test_the_model_is_shown_the_amount_once_and_its_second_answer_is_read():
     rec = run(engine, "Patiënte is ex-roker sinds 2018, daarvoor 45 pakjaren.")
     assert rec.status == "ok" and rec.attempts == 2 and rec.output["pack_years"] == 45.0
     assert rec.amounts["pack_years"].text == "45 pakjaren"
+    assert rec.extra["checked"] == [
+        '"pack_years" is null, but the report writes "45 pakjaren". If that is what '
+        '"pack_years" asks for, give it as written; if not, keep null.'
+    ]
     assert '"pack_years" is null, but the report writes "45 pakjaren"' in (
         engine.requests[1].messages[-1].content
     )

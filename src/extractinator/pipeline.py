@@ -70,6 +70,7 @@ class _Sample:
     repaired: str | None = None  # why the answer was cut and closed (see REPAIRED)
     amounts: dict[str, AmountReading] = field(default_factory=dict)  # path -> reading
     answer: str | None = None  # the accepted answer as the model wrote it
+    checked: list[str] = field(default_factory=list)  # what the model was asked to check
 
 
 async def _sample(
@@ -154,6 +155,7 @@ async def _sample(
         doubted = [] if checked or last_try else doubts(compiled.task, output, text, amounts)
         if doubted:  # a value in doubt by the report's own words: ask once to check it
             checked = True
+            sample.checked = doubted
             extra = extra + [
                 Message(role="assistant", content=last.text),
                 Message(role="user", content=check_message(doubted)),
@@ -363,6 +365,8 @@ def _fill_record(
         amounts = chosen.amounts
         record.probabilities = chosen.option_probs
         record.probability_method = chosen.probability_method
+        if chosen.checked:  # the audit trail of the second look (checks.py)
+            record.extra["checked"] = chosen.checked
     else:
         outputs = [_spans_as_lists(task, s.output or {}) for s in valid]
         consensus = aggregate(task.answer_fields(), outputs)
