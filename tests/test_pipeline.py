@@ -187,9 +187,19 @@ def test_engine_errors_become_failed_records_but_unreachable_propagates():
         run(FakeEngine([EngineUnreachable("cannot reach http://127.0.0.1:9")]))
 
 
-def test_ungroundable_span_is_kept_with_alignment_none():
-    rec = run(FakeEngine([answer(None, ["ibuprofen"])]))
-    assert rec.status == "ok"
+def test_a_span_not_in_the_report_is_asked_again_with_its_text():
+    engine = FakeEngine([answer(None, ["Metformin", "none"]), answer(None, ["Metformine"])])
+    rec = run(engine)
+    assert rec.status == "ok" and rec.attempts == 2
+    assert [m["text"] for m in rec.output["meds"]] == ["Metformine"]
+    reask = engine.requests[1].messages[-1].content
+    assert "not in the report as written: 'none' (MEDICATION)" in reask  # "Metformin": fuzzy
+
+
+def test_a_span_still_not_in_the_report_after_the_reasks_is_kept_with_alignment_none():
+    engine = FakeEngine([answer(None, ["ibuprofen"])] * 3)
+    rec = run(engine)
+    assert rec.status == "ok" and rec.attempts == 3
     assert rec.output["meds"] == [
         {
             "text": "ibuprofen",

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .align import align_spans
+from .align import AlignedSpan, align_spans
 from .amounts import first_amount
 from .records import Evidence
 from .task.spans import spans_as_list
-from .task.spec import Task
+from .task.spec import FieldSpec, Task
+from .validate import InvalidOutput
 
 
 def _stated_nothing(value: Any) -> bool:
@@ -47,15 +48,38 @@ def ground_spans(task: Task, output: dict[str, Any], text: str) -> dict[str, Any
         if not spans:
             output[name] = [] if output.get(name) is not None else None
             continue
-        spec = task.fields[name]
         written = [s["text"] for s in spans]
-        kept = [trim_span(t, spec.span_trim) for t in written]
-        aligned = align_spans(text, list(zip(kept, [s["label"] for s in spans], strict=True)))
+        aligned = _aligned(task.fields[name], spans, text)
         output[name] = [
             {**a.model_dump(), **({"written": w} if w != a.text else {})}
             for a, w in zip(aligned, written, strict=True)
         ]
     return output
+
+
+def check_spans_copied(task: Task, output: dict[str, Any], text: str) -> None:
+    """Raise the re-ask (InvalidOutput) when a span's text is nowhere in the report, not
+    even nearly (alignment ``none``): translated ("Hypertension" for "hypertensie"),
+    paraphrased, or a word for nothing ("none"). After the re-asks such spans are kept,
+    without offsets (``alignment: none``)."""
+    missing = []
+    for name in task.span_fields():
+        spans = spans_as_list(task.fields[name], output.get(name))
+        if spans:
+            aligned = _aligned(task.fields[name], spans, text)
+            missing += [f"{a.text!r} ({a.label})" for a in aligned if a.alignment == "none"]
+    if missing:
+        raise InvalidOutput(
+            "ungrounded_span",
+            f"not in the report as written: {', '.join(missing)}. Copy each mention exactly "
+            "as the report writes it (same language and spelling), and leave out what the "
+            "report does not mention",
+        )
+
+
+def _aligned(spec: FieldSpec, spans: list[dict[str, Any]], text: str) -> list[AlignedSpan]:
+    kept = [trim_span(s["text"], spec.span_trim) for s in spans]
+    return align_spans(text, list(zip(kept, [s["label"] for s in spans], strict=True)))
 
 
 _TRAILING_PARENS = re.compile(r"\s*\([^()]*\)\s*$")

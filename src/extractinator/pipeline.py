@@ -19,7 +19,7 @@ from .cut_answers import kept_part, sub_task
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
 from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
-from .grounding import ground_evidence, ground_spans
+from .grounding import check_spans_copied, ground_evidence, ground_spans
 from .prompt import build_messages
 from .reading import drop_unreadable_entries, read_amounts
 from .records import AmountReading, Record, RecordError, add_counts, record_key
@@ -105,6 +105,8 @@ async def _sample(
             output = validate_output(last.text, compiled.model)
             dropped = drop_unreadable_entries(compiled.task, output, text) if last_try else []
             amounts = read_amounts(compiled.task, output, text, null_unreadable=last_try)
+            if not last_try:
+                check_spans_copied(compiled.task, output, text)
         except InvalidOutput as e:
             cut_off = last.finish_reason in ("length", "repetition")
             kept = validate_repaired(last.text, compiled.model) if cut_off else None
