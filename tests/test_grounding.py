@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from extractinator.grounding import ground_spans, trim_span
+from extractinator.grounding import check_spans_copied, ground_spans, trim_span
 from extractinator.task import Task
+from extractinator.validate import InvalidOutput
 
 
 @pytest.mark.parametrize(
@@ -87,3 +88,34 @@ def test_trim_is_for_spans_only():
                 "fields": {"x": {"type": "string", "trim": "amounts"}},
             }
         )
+
+
+BY_LABEL = Task.model_validate(
+    {
+        "name": "letter",
+        "description": "d",
+        "fields": {
+            "findings": {
+                "type": "spans",
+                "labels": ["DIAGNOSIS", "ALLERGY"],
+                "layout": "by_label",
+            }
+        },
+    }
+)
+
+
+def test_a_span_nowhere_in_the_report_raises_the_reask_naming_it():
+    text = "VG: hypertensie, atriumfibrilleren. Allergieën: geen bekend."
+    output = {"findings": {"DIAGNOSIS": ["Hypertension", "atriumfibrilleren"], "ALLERGY": ["none"]}}
+    with pytest.raises(InvalidOutput) as e:
+        check_spans_copied(BY_LABEL, output, text)
+    assert e.value.kind == "ungrounded_span"
+    assert "'Hypertension' (DIAGNOSIS), 'none' (ALLERGY)" in str(e.value)
+    assert "atriumfibrilleren" not in str(e.value)
+
+
+def test_spans_copied_from_the_report_pass_the_check():
+    text = "VG: hypertensie. Allergie: penicilline."
+    output = {"findings": {"DIAGNOSIS": ["Hypertensie"], "ALLERGY": ["penicilline"]}}
+    check_spans_copied(BY_LABEL, output, text)  # case aside: copied
