@@ -102,3 +102,11 @@ def test_a_null_kept_after_the_check_stands_without_asking_again():
     rec = run(engine, "Daarvoor 45 pakjaren.")
     assert rec.status == "ok" and rec.output["pack_years"] is None
     assert len(engine.requests) == 2
+
+
+def test_the_check_is_not_a_reask_it_still_comes_when_the_reasks_are_used_up():
+    replies = [answer("veel"), answer("veel"), answer(None), answer("45 pakjaren")]
+    engine = FakeEngine(replies)
+    rec = run(engine, "Daarvoor 45 pakjaren.")
+    assert rec.status == "ok" and rec.attempts == 4 and rec.output["pack_years"] == 45.0
+    assert "is null, but the report writes" in engine.requests[3].messages[-1].content

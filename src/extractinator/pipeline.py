@@ -84,8 +84,10 @@ async def _sample(
     """Ask, validate, and re-ask with the validation error until valid or out of re-asks."""
     sample = _Sample()
     extra: list[Message] = []
-    checked = False  # the second look at a valid answer is asked at most once (checks.py)
-    for attempt in range(gen.max_reasks + 1):
+    checked = False  # the second look at a valid answer: once, not counted as a re-ask
+    for attempt in range(gen.max_reasks + 2):
+        if attempt - checked > gen.max_reasks:
+            break  # re-asks used up (the last answer's error stays in the sample)
         request = _request(compiled, gen, text, examples, extra, seed)
         try:
             last = await engine.generate(request)
@@ -100,7 +102,7 @@ async def _sample(
             break
         sample.attempts = attempt + 1
         add_counts(sample, last)
-        last_try = attempt == gen.max_reasks
+        last_try = attempt - checked == gen.max_reasks
         try:
             output = validate_output(last.text, compiled.model)
             dropped = drop_unreadable_entries(compiled.task, output, text) if last_try else []
@@ -154,7 +156,7 @@ async def _sample(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
-        doubted = [] if checked or last_try else doubts(compiled.task, output, text, amounts)
+        doubted = [] if checked else doubts(compiled.task, output, text, amounts)
         if doubted:  # a value in doubt by the report's own words: ask once to check it
             checked = True
             sample.checked = doubted
