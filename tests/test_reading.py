@@ -156,6 +156,15 @@ def test_a_copy_is_whole_numbers_of_the_report_not_the_tail_of_another(written):
         read_amounts(PERCENT, {"er": written}, text)
 
 
+def test_a_number_after_another_and_a_comma_is_still_a_copy():
+    task = Task.model_validate(
+        {"name": "t", "description": "d", "fields": {"size_mm": {"type": "number", "unit": "mm"}}}
+    )
+    out = {"size_mm": "2,4 cm"}
+    read_amounts(task, out, "Conclusie: carcinoom NST graad 3, 2,4 cm, triple-negatief.")
+    assert out["size_mm"] == 24.0
+
+
 @pytest.mark.parametrize(("written", "value"), [("90", 100.0), ("80%", 80.0), (90, 100.0)])
 def test_a_percentage_written_with_its_sign_is_read(written, value):
     out = {"er": written}

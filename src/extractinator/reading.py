@@ -282,8 +282,11 @@ _SQUASH = str.maketrans({".": ",", "×": "x", "*": "x", "–": "-", "—": "-", 
 
 
 def _squash(s: str) -> str:
-    """Text compared for copying: no spaces, lower case, one decimal mark, one dash."""
-    return "".join(s.lower().translate(_SQUASH).split())
+    """Text compared for copying: no spaces, lower case, one decimal mark, one dash. A space
+    between a number (or its comma) and the next number stays as "|": "graad 3, 2,4 cm"
+    must not read as "3,2,4"."""
+    s = re.sub(r"(?<=[\d,])\s+(?=\d)", "|", s.lower().translate(_SQUASH))
+    return "".join(s.split())
 
 
 def copied_from(parsed: ParsedAmount, text: str) -> bool:
