@@ -14,6 +14,7 @@ import itertools
 from typing import Any
 
 from .records import Record, RecordError, option_key
+from .summaries import apply_summaries
 from .task.expressions import ComputeError, check_result, evaluate, names_used
 from .task.spec import Task
 
@@ -102,8 +103,10 @@ def finish_computed(
 ) -> None:
     """The compute step: add the computed fields to an ok record's output, and the
     probabilities of computed yes/no and enum fields (from the facts' option
-    probabilities, else from the samples' votes). An expression that fails makes the
-    record failed with a ``compute_error`` naming the field."""
+    probabilities, else from the samples' votes). Summary amounts are set from their
+    findings first (summaries.py). An expression that fails makes the record failed with
+    a ``compute_error`` naming the field."""
+    apply_summaries(record, task)
     if not record.ok or record.output is None or not task.computed_fields():
         return
     try:

@@ -74,6 +74,9 @@ class FieldSpec(BaseModel):
     # is read and converted in code (reading.py); `amount: false` asks for the number itself
     amount: bool | None = None
     pick: AmountPick | None = None  # amounts: the value of a range / a size's dimensions
+    # a "largest"/"smallest" amount beside a list of findings with sizes is computed from
+    # the entries (summaries.py); `summary: false` keeps the model's answer
+    summary: Literal[False] | None = None
     # a computed field: an expression over the other fields (compute.py), evaluated after
     # the answer is read; the model never sees it
     compute: str | None = None
@@ -83,7 +86,7 @@ class FieldSpec(BaseModel):
         """Leave options out while unset, so tasks written before them keep their
         fingerprint."""
         dumped: dict[str, Any] = handler(self)
-        for key in ("merge", "amount", "pick", "compute", "trim"):
+        for key in ("merge", "amount", "pick", "compute", "trim", "summary"):
             if getattr(self, key) is None:
                 dumped.pop(key, None)
         return dumped
@@ -126,7 +129,7 @@ class FieldSpec(BaseModel):
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError(f"minimum {self.minimum} is greater than maximum {self.maximum}")
         if t not in ("integer", "number") or self.unit is None:
-            for attr in ("amount", "pick"):
+            for attr in ("amount", "pick", "summary"):
                 if getattr(self, attr) is not None:
                     raise ValueError(f"`{attr}` only applies to integer/number fields with a unit")
         if self.pick is not None and self.amount is False:
