@@ -8,6 +8,7 @@ from typing import Any
 
 from .fractions import fraction_doubts
 from .missed_amounts import missed_amount_doubts
+from .recent_amounts import recent_amount_doubts
 from .records import AmountReading
 from .task.spec import Task
 
@@ -19,8 +20,13 @@ def doubts(
 ) -> list[str]:
     """The doubted fields of a valid answer (its amounts read as ``readings``): counts that
     may be the part of a fraction (fractions.py), amounts answered null or bare where the
-    report writes one of that kind (missed_amounts.py)."""
-    return fraction_doubts(task, output, text) + missed_amount_doubts(task, output, text, readings)
+    report writes one of that kind (missed_amounts.py), an earlier result where the task
+    asks for the most recent (recent_amounts.py)."""
+    return (
+        fraction_doubts(task, output, text)
+        + missed_amount_doubts(task, output, text, readings)
+        + recent_amount_doubts(task, output, text, readings)
+    )
 
 
 def check_message(doubts: list[str]) -> str:

@@ -1,0 +1,105 @@
+"""An earlier result where the task asks for the most recent one. Notes give a test more
+than once ("Hb 5,1 mmol/l ... Na transfusie: Hb 5,9 mmol/l"; "K 7,1 mmol/l (gehemolyseerd
+monster?); herhaalde bepaling: 6,8 mmol/l"), and a small model copies the first. When the
+task's or the field's description asks for the most recent value, the model is shown a
+later result once, where the report writes one that can hardly be another test's:
+
+- of the same kind of quantity as the field, a single value (not a range), not a
+  reference value ("ref", "norm", or inside brackets that open right before it);
+- written after the copied amount and either preceded by the same label (the word right
+  before the copied amount: "Hb", "K", "kalium"), or with a word for a repeat between the
+  two ("herhaald", "controle", "repeat", "later", "daarna"); of several, the last with the
+  same label, else the first after such a word.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .amounts import amounts_in, convertible, is_known_unit
+from .records import AmountReading
+from .task.spec import Task
+
+__all__ = ["asks_most_recent", "recent_amount_doubts"]
+
+_MOST_RECENT = re.compile(
+    r"most recent|latest|last (?:value|result|measurement)|meest recente?|recentste"
+    r"|laatste (?:waarde|uitslag|meting)",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"[^\W\d_][\w+\-]*")
+_REFERENCE = re.compile(r"(?:ref\w*|norm\w*)[\s:.]*$|\(\s*$", re.IGNORECASE)
+_REPEAT = re.compile(
+    r"\b(?:herhaal\w*|herhaling|controle|repeat\w*|later|daarna|nadien)\b", re.IGNORECASE
+)
+_LABEL_REACH = 14  # characters before an amount in which its label is looked for
+
+
+def asks_most_recent(task: Task, name: str) -> bool:
+    """Whether the task's or field ``name``'s description asks for the most recent value."""
+    return bool(
+        _MOST_RECENT.search(task.description or "")
+        or _MOST_RECENT.search(task.fields[name].description or "")
+    )
+
+
+def _label(text: str, start: int) -> str | None:
+    words = _LABEL.findall(text[max(0, start - _LABEL_REACH) : start])
+    return words[-1].lower() if words else None
+
+
+def _with_label(text: str, begin: int, end: int) -> str:
+    """The amount with the label right before it ("Hb 5,9 mmol/l"), as the report writes it."""
+    before = text[max(0, begin - _LABEL_REACH) : begin]
+    found = list(_LABEL.finditer(before))
+    if not found or "\n" in before[found[-1].start() :]:
+        return text[begin:end]
+    start = begin - len(before) + found[-1].start()
+    while start > 0 and text[start - 1].isalpha():  # the whole word
+        start -= 1
+    return text[start:end]
+
+
+def recent_amount_doubts(
+    task: Task, output: dict[str, Any], text: str, readings: dict[str, AmountReading]
+) -> list[str]:
+    """One line per top-level amount field answered with a result the report writes again
+    later (see the module docstring)."""
+    doubts = []
+    for name, spec in task.answer_fields().items():
+        reading = readings.get(name)
+        if (
+            not spec.is_amount
+            or spec.unit is None
+            or not is_known_unit(spec.unit)
+            or output.get(name) is None
+            or reading is None
+            or reading.start is None
+            or reading.end is None
+            or not asks_most_recent(task, name)
+        ):
+            continue
+        label = _label(text, reading.start)
+        same: list[str] = []
+        repeated: list[str] = []
+        for later in amounts_in(text):
+            begin, end = later.span
+            if begin < reading.end or later.kind == "range" or later.written_unit is None:
+                continue
+            if not convertible(later.written_unit, spec.unit):
+                continue
+            if _REFERENCE.search(text[max(0, begin - 20) : begin]):
+                continue
+            if label is not None and _label(text, begin) == label:
+                same.append(_with_label(text, begin, end))
+            elif _REPEAT.search(text[reading.end : begin]):
+                repeated.append(_with_label(text, begin, end))
+        if same or repeated:
+            written = same[-1] if same else repeated[0]
+            doubts.append(
+                f'"{name}" is "{reading.text}", but the report writes "{written}" after it. '
+                "The task asks for the most recent value: if that is a later result of the "
+                "same test, give it as written; if not, keep your answer."
+            )
+    return doubts
