@@ -1,0 +1,96 @@
+"""An earlier result where the task asks for the most recent one: the model is shown the
+later result once, and its second answer stands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from extractinator.config import GenerationConfig
+from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.reading import read_amounts
+from extractinator.recent_amounts import asks_most_recent, recent_amount_doubts
+from extractinator.task import Task
+
+from fakes import FakeEngine
+
+
+def lab(
+    description="Lab values. If a value was measured more than once, give the most recent one.",
+):
+    return Task.model_validate(
+        {
+            "name": "lab",
+            "description": description,
+            "fields": {
+                "hb": {"type": "number", "unit": "mmol/l", "nullable": True},
+                "k": {"type": "number", "unit": "mmol/l", "nullable": True},
+            },
+        }
+    )
+
+
+LAB = lab()
+
+
+def doubted(text, task=LAB, **answered):
+    output = {"hb": None, "k": None, **answered}
+    return recent_amount_doubts(task, output, text, read_amounts(task, output, text))
+
+
+def test_most_recent_is_asked_in_the_task_or_the_field_description():
+    assert asks_most_recent(LAB, "hb")
+    plain = lab("Lab values.")
+    assert not asks_most_recent(plain, "hb")
+    field = plain.model_copy(deep=True)
+    field.fields["k"].description = "Kalium; de meest recente waarde."
+    assert asks_most_recent(field, "k") and not asks_most_recent(field, "hb")
+
+
+def test_the_same_label_later_is_shown_the_last_of_them():
+    text = "Lab: Hb 5,1 mmol/l, K 4,0 mmol/l. Na transfusie: Hb 5,6 mmol/l. Avond: Hb 5,9 mmol/l."
+    assert doubted(text, hb="5,1 mmol/l") == [
+        '"hb" is "5,1 mmol/l", but the report writes "Hb 5,9 mmol/l" after it. The task asks '
+        "for the most recent value: if that is a later result of the same test, give it as "
+        "written; if not, keep your answer."
+    ]
+    assert doubted(text, hb="5,9 mmol/l") == []  # the last one is not doubted
+
+
+def test_a_later_value_without_the_label_counts_after_a_word_for_a_repeat():
+    text = "K 7,1 mmol/l (gehemolyseerd?); herhaalde bepaling, niet gehemolyseerd: 6,8 mmol/l."
+    assert "gehemolyseerd: 6,8 mmol/l" in doubted(text, k="7,1 mmol/l")[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hb 5,1 mmol/l, kalium 3,9 mmol/l; natrium 140 mmol/l.",  # other tests of the list
+        "Hb 5,1 mmol/l (ref 7,5 mmol/l), kalium 3,9 mmol/l.",  # a reference value
+        "Hb 5,1 mmol/l (7,5-10,0 mmol/l).",  # a reference range
+        "Hb 5,1 mmol/l; later Hb 5,9 g/dl.",  # another kind of quantity
+    ],
+)
+def test_other_tests_and_reference_values_are_not_later_results(text):
+    assert doubted(text, hb="5,1 mmol/l") == []
+
+
+def test_without_most_recent_in_the_task_nothing_is_doubted():
+    text = "Hb 5,1 mmol/l. Na transfusie: Hb 5,9 mmol/l."
+    assert doubted(text, task=lab("Lab values."), hb="5,1 mmol/l") == []
+
+
+def answer(hb):
+    return json.dumps({"hb": hb, "k": None})
+
+
+def test_the_model_is_shown_the_later_result_once_and_its_answer_is_read():
+    text = "Lab 06:00: Hb 5,1 mmol/l, leuko 16,8.\nNa transfusie van 2 EC: Hb 5,9 mmol/l."
+    engine = FakeEngine([answer("5,1 mmol/l"), answer("5,9 mmol/l")])
+    rec = asyncio.run(extract_case(CompiledTask(LAB), engine, GenerationConfig(), "c", 0, text))
+    assert rec.status == "ok" and rec.attempts == 2 and rec.output["hb"] == 5.9
+    assert rec.amounts["hb"].text == "5,9 mmol/l"
+    assert 'writes "Hb 5,9 mmol/l" after it' in engine.requests[1].messages[-1].content
+    assert len(rec.extra["checked"]) == 1
