@@ -172,6 +172,33 @@ def test_a_percentage_written_with_its_sign_is_read(written, value):
     assert out["er"] == value
 
 
+@pytest.mark.parametrize(
+    ("field", "description", "written", "text", "value"),
+    [
+        ("er", None, "90", "Tubulair (> 90% tubuli). ER 90-100%, PR 50-60%.", 100.0),
+        ("pr", None, "60", "Groei 60-70%. ER 90-100%, PR 50-60%.", 60.0),
+        ("k", "Potassium (kalium, K)", "4,1", "Na 3,9-4,1 mmol/l. Kalium 4,1-4,3 mmol/l.", 4.3),
+        # a sentence in brackets names nothing: the first amount holding the number counts
+        (
+            "k",
+            "Potassium (as the lab writes it)",
+            "4,1",
+            "Na 3,9-4,1 mmol/l. As 4,1-4,3 mmol/l.",
+            4.1,
+        ),
+    ],
+)
+def test_a_bare_number_written_in_several_amounts_is_read_as_the_one_the_field_names(
+    field, description, written, text, value
+):
+    unit = "%" if field in ("er", "pr") else "mmol/l"
+    spec = {"type": "number", "unit": unit, "description": description}
+    task = Task.model_validate({"name": "t", "description": "d", "fields": {field: spec}})
+    out = {field: written}
+    read_amounts(task, out, text)
+    assert out[field] == value
+
+
 @pytest.mark.parametrize("written", ["null", " None "])
 def test_null_written_as_text_is_null(written):
     out, readings = read({"largest_mm": written, "lesions": [], "volume_ml": None, "count": 0})

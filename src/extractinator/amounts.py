@@ -29,6 +29,7 @@ __all__ = [
     "first_amount",
     "is_known_unit",
     "kind_of",
+    "label_before",
     "parse_amount",
     "parse_number",
     "pick_value",
@@ -441,6 +442,17 @@ def first_amount(text: str) -> int | None:
         if normalise_unit(m.group(2).strip()):
             return m.start()
     return None
+
+
+_LABEL = re.compile(r"[^\W\d_][\w+\-]*")
+LABEL_REACH = 14  # characters before an amount in which its label is looked for
+
+
+def label_before(text: str, start: int) -> str | None:
+    """The word right before the amount at ``start`` that names it ("Hb" in "Hb 5,1
+    mmol/l", "er" in "ER 90-100%"), lower case, a trailing "+"/"-" dropped ("K+")."""
+    words = _LABEL.findall(text[max(0, start - LABEL_REACH) : start])
+    return words[-1].lower().rstrip("+-") if words else None
 
 
 def pick_value(numbers: list[float], pick: str) -> float:

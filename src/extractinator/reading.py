@@ -16,6 +16,7 @@ from .amounts import (
     amounts_in,
     convertible,
     is_known_unit,
+    label_before,
     normalise_unit,
     parse_amount,
     pick_value,
@@ -81,7 +82,7 @@ def read_amounts(
                 holder[key] = None  # JSON null written as text ("null"): the same answer
                 return
             try:
-                reading = read_amount(value, spec, text)
+                reading = read_amount(value, spec, text, prefix)
             except AmountError as e:
                 if null_unreadable and spec.nullable:
                     holder[key] = None
@@ -147,16 +148,17 @@ def _unreadable(spec: FieldSpec, value: Any, text: str) -> str | None:
     return None
 
 
-def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReading:
+def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = "") -> AmountReading:
     """One amount as written -> its reading in ``spec``'s unit (AmountError when it cannot).
 
     A number without a unit (text "1,2", or a JSON number 1.2) is read as the amount of the
     report it stands in: the first amount written with a unit that converts to the field's
     ("1,2" copied from "1,2 cm" is 1.2 cm; "3,2" from "3,2 x 2,1 cm" is that size, "90"
-    from "ER 90-100%" that range, each reduced by the field's ``pick``); found nowhere with a
-    unit, it is in the field's unit. Text must be a copy of the report; a JSON number need
-    not be (the model may have converted it itself: then it stands in no amount of the
-    report and is in the field's unit)."""
+    from "ER 90-100%" that range, each reduced by the field's ``pick``), preferring one
+    named by the field (``name`` "er_percent": "ER 90-100%" over "> 90% tubulair"); found
+    nowhere with a unit, it is in the field's unit. Text must be a copy of the report; a
+    JSON number need not be (the model may have converted it itself: then it stands in no
+    amount of the report and is in the field's unit)."""
     assert spec.unit is not None
     is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
     shown = _num(float(written)) if is_json_number else str(written)
@@ -169,7 +171,7 @@ def read_amount(written: str | float, spec: FieldSpec, text: str) -> AmountReadi
     at: tuple[int, int] | None = None
     read = parsed
     if parsed.written_unit is None:
-        found = _amount_in_report(parsed, spec, text) if text else None
+        found = _amount_in_report(parsed, spec, text, name) if text else None
         unit_from = "report" if found else "field"
         if found is not None:
             read, at = found, found.span
@@ -220,19 +222,41 @@ def _shared_units(units: list[str | None]) -> list[str | None]:
     return [u or last for u in out]
 
 
-def _amount_in_report(parsed: ParsedAmount, spec: FieldSpec, text: str) -> ParsedAmount | None:
+def _amount_in_report(
+    parsed: ParsedAmount, spec: FieldSpec, text: str, name: str
+) -> ParsedAmount | None:
     """The amount of the report (written with a unit) that the copied number(s) stand in:
-    the same numbers, or one number of a range or size. Of several, the first whose unit
-    converts to the field's unit (any unit when the field's unit is unknown)."""
+    the same numbers, or one number of a range or size, whose unit converts to the field's
+    unit (any unit when the field's unit is unknown). Of several, the first named by the
+    field (``field_labels``), else the first."""
     check = is_known_unit(spec.unit or "")
+    candidates = []
     for found in amounts_in(text):
         same = found.numbers == parsed.numbers
         within = len(parsed.numbers) == 1 and parsed.numbers[0] in found.numbers
         if not (same or within):
             continue
         if not check or convertible(found.written_unit or "", spec.unit or ""):
-            return found
-    return None
+            candidates.append(found)
+    if len(candidates) > 1:
+        labels = field_labels(name, spec)
+        named = [c for c in candidates if label_before(text, c.span[0]) in labels]
+        return (named or candidates)[0]
+    return candidates[0] if candidates else None
+
+
+def field_labels(path: str, spec: FieldSpec) -> set[str]:
+    """The words a report may name a field's amount by: the words of its name
+    ("er_percent" -> er) and those in short brackets in its description ("Hemoglobin (Hb)"
+    -> hb), less units and the unit's own parts (mmol, l)."""
+    name = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
+    words = re.split(r"[^\w]+", name.lower().replace("_", " "))
+    for inside in re.findall(r"\(([^)]*)\)", spec.description or ""):
+        names = re.split(r"[^\w]+", inside.lower())
+        if len([w for w in names if w]) <= 3:  # "(Hb)", "(kalium, K)"; not a sentence
+            words += names
+    unit_parts = set(re.split(r"[^\w]+", (spec.unit or "").lower()))
+    return {w for w in words if w and w not in unit_parts and not normalise_unit(w)}
 
 
 def _check_not_another_quantity(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .amounts import amounts_in, convertible, is_known_unit
+from .amounts import LABEL_REACH, amounts_in, convertible, is_known_unit, label_before
 from .records import AmountReading
 from .task.spec import Task
 
@@ -28,12 +28,11 @@ _MOST_RECENT = re.compile(
     r"|laatste (?:waarde|uitslag|meting)",
     re.IGNORECASE,
 )
-_LABEL = re.compile(r"[^\W\d_][\w+\-]*")
+_WORD = re.compile(r"[^\W\d_][\w+\-]*")
 _REFERENCE = re.compile(r"(?:ref\w*|norm\w*)[\s:.]*$|\(\s*$", re.IGNORECASE)
 _REPEAT = re.compile(
     r"\b(?:herhaal\w*|herhaling|controle|repeat\w*|later|daarna|nadien)\b", re.IGNORECASE
 )
-_LABEL_REACH = 14  # characters before an amount in which its label is looked for
 
 
 def asks_most_recent(task: Task, name: str) -> bool:
@@ -44,15 +43,10 @@ def asks_most_recent(task: Task, name: str) -> bool:
     )
 
 
-def _label(text: str, start: int) -> str | None:
-    words = _LABEL.findall(text[max(0, start - _LABEL_REACH) : start])
-    return words[-1].lower() if words else None
-
-
 def _with_label(text: str, begin: int, end: int) -> str:
     """The amount with the label right before it ("Hb 5,9 mmol/l"), as the report writes it."""
-    before = text[max(0, begin - _LABEL_REACH) : begin]
-    found = list(_LABEL.finditer(before))
+    before = text[max(0, begin - LABEL_REACH) : begin]
+    found = list(_WORD.finditer(before))
     if not found or "\n" in before[found[-1].start() :]:
         return text[begin:end]
     start = begin - len(before) + found[-1].start()
@@ -80,7 +74,7 @@ def recent_amount_doubts(
             or not asks_most_recent(task, name)
         ):
             continue
-        label = _label(text, reading.start)
+        label = label_before(text, reading.start)
         same: list[str] = []
         repeated: list[str] = []
         for later in amounts_in(text):
@@ -91,7 +85,7 @@ def recent_amount_doubts(
                 continue
             if _REFERENCE.search(text[max(0, begin - 20) : begin]):
                 continue
-            if label is not None and _label(text, begin) == label:
+            if label is not None and label_before(text, begin) == label:
                 same.append(_with_label(text, begin, end))
             elif _REPEAT.search(text[reading.end : begin]):
                 repeated.append(_with_label(text, begin, end))
