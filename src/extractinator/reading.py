@@ -22,6 +22,7 @@ from .amounts import (
     pick_value,
 )
 from .conventions import conventions_in, convert_with
+from .distances import check_not_a_distance
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
@@ -193,6 +194,7 @@ def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = ""
     value = pick_value(values, spec.pick_rule)
     if spec.type == "integer":
         value = float(round(value))
+    check_not_a_distance(spec, read, text, shown)
     _check_range(spec, value, shown)
     if at is None and text and not is_json_number:
         grounded = align_spans(text, [(shown, "amount")])[0]

@@ -1,0 +1,46 @@
+"""A distance is not a size. Reports place a finding by its distance to a landmark ("Links
+op 1 uur, 4 cm van de tepel, een laesie van 0,8 cm"; "op 6 mm van het snijvlak"), and a
+small model copies that distance as the finding's size. An amount copied for a size field
+(its description says "diameter", "size", "grootte" or "afmeting", and not "distance",
+"afstand", "margin" or "marge") that the report writes only as a distance (followed by "van
+de", "van het", "vanaf", "from the") is re-asked with the reason, then null."""
+
+from __future__ import annotations
+
+import re
+
+from .amounts import AmountError, ParsedAmount, amounts_in, convertible
+from .task.spec import FieldSpec
+
+__all__ = ["check_not_a_distance", "is_size_field"]
+
+_SIZE = re.compile(r"\b(?:diameter|size|grootte|afmeting|dimension)", re.IGNORECASE)
+_DISTANCE = re.compile(r"\b(?:distance|afstand|margin|marge)", re.IGNORECASE)
+_TO_LANDMARK = re.compile(r"\s*(?:van|vanaf|from)\s+(?:de|het|der|the)\b", re.IGNORECASE)
+
+
+def is_size_field(spec: FieldSpec) -> bool:
+    """Whether the field asks for a size (see the module docstring)."""
+    description = spec.description or ""
+    return bool(_SIZE.search(description)) and not _DISTANCE.search(description)
+
+
+def check_not_a_distance(spec: FieldSpec, read: ParsedAmount, text: str, shown: str) -> None:
+    """Raise the re-ask when the size field's amount ``read`` (its numbers) stands in the
+    report only as distances to a landmark."""
+    if not text or not is_size_field(spec):
+        return
+    places = [
+        a
+        for a in amounts_in(text)
+        if a.numbers == read.numbers
+        and (a.written_unit is None or convertible(a.written_unit, spec.unit or ""))
+    ]
+    distances = [a for a in places if _TO_LANDMARK.match(text, a.span[1])]
+    if places and len(distances) == len(places):
+        start, end = distances[0].span
+        quote = text[start : _TO_LANDMARK.match(text, end).end()]  # type: ignore[union-attr]
+        raise AmountError(
+            f'{shown!r} is a distance in the report ("{quote} ..."), not a size: give the '
+            "size this field asks for as the report writes it, or null"
+        )
