@@ -1,5 +1,5 @@
-"""An amount about this examination copied from the clinical information: the model is told
-where it came from once, and its second answer stands."""
+"""An amount about this examination written only in the clinical information is re-asked
+with the reason, then null."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import json
 
 import pytest
 
-from extractinator.clinical_amounts import clinical_amount_doubts, clinical_sections
+from extractinator.clinical_amounts import clinical_sections
 from extractinator.config import GenerationConfig
 from extractinator.pipeline import CompiledTask, extract_case
 from extractinator.reading import read_amounts
 from extractinator.task import Task
+from extractinator.validate import InvalidOutput
 
 from fakes import FakeEngine
 
@@ -37,11 +38,6 @@ BIOPSY = (
 )
 
 
-def doubted(text, **answered):
-    output = {"tumor_size_mm": None, "psa_ng_ml": None, **answered}
-    return clinical_amount_doubts(TASK, output, text, read_amounts(TASK, output, text))
-
-
 @pytest.mark.parametrize(
     ("text", "inside", "outside"),
     [
@@ -59,28 +55,33 @@ def test_the_clinical_information_is_its_headings_line_or_paragraph(text, inside
     assert not any(s <= at_outside < e for s, e in sections)
 
 
-def test_a_size_about_the_specimen_copied_from_the_clinical_information_is_doubted():
-    assert doubted(BIOPSY, tumor_size_mm="1,7 cm") == [
-        '"tumor_size_mm" is "1,7 cm", copied from the clinical information ("verdachte '
-        'laesie mamma rechts, 1,7 cm op echo."), which was written before this examination. '
-        'If the report\'s own findings give what "tumor_size_mm" asks for, give that as '
-        "written; if they give none, answer null."
-    ]
+def test_a_size_about_the_specimen_written_only_in_the_clinical_information_is_reasked():
+    with pytest.raises(InvalidOutput) as e:
+        read_amounts(TASK, {"tumor_size_mm": "1,7 cm", "psa_ng_ml": None}, BIOPSY)
+    assert str(e.value) == (
+        "field 'tumor_size_mm': '1,7 cm' is written only in the clinical information "
+        '("verdachte laesie mamma rechts, 1,7 cm op echo."), before this examination: give '
+        "what this report itself finds, as written, or null"
+    )
 
 
-def test_fields_not_about_this_examination_and_sizes_from_the_findings_are_not():
-    assert doubted(BIOPSY, psa_ng_ml="4 ng/ml") == []  # PSA: no "this examination"
-    resection = "Klinisch: echo 1,7 cm.\nMacroscopie: tumor van 2,1 cm.\n"
-    assert doubted(resection, tumor_size_mm="2,1 cm") == []
+def test_fields_not_about_this_examination_and_sizes_also_in_the_findings_are_read():
+    out = {"tumor_size_mm": None, "psa_ng_ml": "4 ng/ml"}  # PSA: no "this examination"
+    read_amounts(TASK, out, BIOPSY)
+    assert out["psa_ng_ml"] == 4.0
+    resection = "Klinisch: echo 2,1 cm.\nMacroscopie: tumor van 2,1 cm.\n"
+    out = {"tumor_size_mm": "2,1 cm", "psa_ng_ml": None}
+    read_amounts(TASK, out, resection)
+    assert out["tumor_size_mm"] == 21.0
 
 
 def answer(size):
     return json.dumps({"tumor_size_mm": size, "psa_ng_ml": "4 ng/ml"})
 
 
-def test_the_model_is_told_once_and_its_second_answer_stands():
-    engine = FakeEngine([answer("1,7 cm"), answer(None), answer("1,7 cm")])
+def test_the_model_is_asked_again_and_a_size_it_keeps_becomes_null():
+    engine = FakeEngine([answer("1,7 cm")] * 3)
     rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, BIOPSY))
-    assert rec.status == "ok" and rec.attempts == 2 and rec.output["tumor_size_mm"] is None
-    assert "copied from the clinical information" in engine.requests[1].messages[-1].content
-    assert len(rec.extra["checked"]) == 1
+    assert rec.status == "ok" and rec.output["tumor_size_mm"] is None
+    assert "written only in the clinical information" in engine.requests[1].messages[-1].content
+    assert "clinical information" in rec.amounts["tumor_size_mm"].problem

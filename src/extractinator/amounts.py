@@ -30,6 +30,7 @@ __all__ = [
     "is_known_unit",
     "kind_of",
     "label_before",
+    "places_of",
     "parse_amount",
     "parse_number",
     "pick_value",
@@ -442,6 +443,18 @@ def first_amount(text: str) -> int | None:
         if normalise_unit(m.group(2).strip()):
             return m.start()
     return None
+
+
+def places_of(numbers: list[float], unit: str, text: str) -> list[ParsedAmount]:
+    """Where ``text`` writes an amount with exactly these numbers and a unit that converts
+    to ``unit`` (any unit when ``unit`` is unknown): the places a copied amount may have
+    come from."""
+    return [
+        a
+        for a in amounts_in(text)
+        if a.numbers == numbers
+        and (not is_known_unit(unit) or convertible(a.written_unit or "", unit))
+    ]
 
 
 _LABEL = re.compile(r"[^\W\d_][\w+\-]*")

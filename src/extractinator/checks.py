@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .clinical_amounts import clinical_amount_doubts
 from .fractions import fraction_doubts
 from .missed_amounts import missed_amount_doubts
 from .recent_amounts import recent_amount_doubts
@@ -22,13 +21,11 @@ def doubts(
     """The doubted fields of a valid answer (its amounts read as ``readings``): counts that
     may be the part of a fraction (fractions.py), amounts answered null or bare where the
     report writes one of that kind (missed_amounts.py), an earlier result where the task
-    asks for the most recent (recent_amounts.py), an amount about this examination copied
-    from the clinical information (clinical_amounts.py)."""
+    asks for the most recent (recent_amounts.py)."""
     return (
         fraction_doubts(task, output, text)
         + missed_amount_doubts(task, output, text, readings)
         + recent_amount_doubts(task, output, text, readings)
-        + clinical_amount_doubts(task, output, text, readings)
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .amounts import AmountError, ParsedAmount, amounts_in, convertible
+from .amounts import AmountError, ParsedAmount, places_of
 from .task.spec import FieldSpec
 
 __all__ = ["check_not_a_distance", "is_size_field"]
@@ -30,12 +30,7 @@ def check_not_a_distance(spec: FieldSpec, read: ParsedAmount, text: str, shown: 
     report only as distances to a landmark."""
     if not text or not is_size_field(spec):
         return
-    places = [
-        a
-        for a in amounts_in(text)
-        if a.numbers == read.numbers
-        and (a.written_unit is None or convertible(a.written_unit, spec.unit or ""))
-    ]
+    places = places_of(read.numbers, spec.unit or "", text)
     distances = [a for a in places if _TO_LANDMARK.match(text, a.span[1])]
     if places and len(distances) == len(places):
         start, end = distances[0].span

@@ -21,6 +21,7 @@ from .amounts import (
     parse_amount,
     pick_value,
 )
+from .clinical_amounts import check_not_clinical_information
 from .conventions import conventions_in, convert_with
 from .distances import check_not_a_distance
 from .records import AmountReading
@@ -195,6 +196,7 @@ def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = ""
     if spec.type == "integer":
         value = float(round(value))
     check_not_a_distance(spec, read, text, shown)
+    check_not_clinical_information(spec, read, text, shown)
     _check_range(spec, value, shown)
     if at is None and text and not is_json_number:
         grounded = align_spans(text, [(shown, "amount")])[0]
