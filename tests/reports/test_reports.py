@@ -376,6 +376,32 @@ def test_evaluate_a_run_made_by_the_runner(tmp_path):
     assert not list(path.parent.glob("*.png"))
 
 
+def test_the_report_shows_what_the_model_was_asked_to_check_and_what_was_computed(tmp_path):
+    """A second look (a later lab result) and a summary from the findings, through the
+    runner, are listed on the case; without texts the check's report words are left out."""
+    from extractinator.reports.html import render_report
+
+    task = Task.model_validate(
+        {"name": "lab", "id": "id", "description": "Give the most recent value.",
+         "fields": {"hb": {"type": "number", "unit": "mmol/l", "nullable": True},
+                    "lesions": {"type": "list", "items": {"type": "object", "fields": {
+                        "size_mm": {"type": "number", "unit": "mm", "nullable": True}}}},
+                    "largest_lesion_mm": {"type": "number", "unit": "mm", "nullable": True}}}
+    )  # fmt: skip
+    data = tmp_path / "d.jsonl"
+    text = "Hb 5,1 mmol/l. Na transfusie: Hb 5,9 mmol/l. Cyste 8 mm, laesie 2,2 cm."
+    data.write_text(json.dumps({"id": "c1", "text": text}) + "\n", encoding="utf-8")
+    first = {"lesions": [{"size_mm": "8 mm"}, {"size_mm": "2,2 cm"}], "hb": "5,1 mmol/l",
+             "largest_lesion_mm": "8 mm"}  # fmt: skip
+    engine = FakeEngine([json.dumps(first), json.dumps({**first, "hb": "5,9 mmol/l"})])
+    run_task(task, data, tmp_path / "run", RunConfig(progress=False), engine=engine)
+    html = render_report(tmp_path / "run")
+    assert "asked to check: &#34;hb&#34; is &#34;5,1 mmol/l&#34;, but the report writes" in html
+    assert "computed from the findings: largest_lesion_mm: 8 -&gt; 22, the largest" in html
+    private = render_report(tmp_path / "run", texts=False)
+    assert "asked to check" not in private and "computed from the findings" in private
+
+
 # ------------------------------------------------------------------------------------------
 # DRAGON binary tasks: calibration of the P(true) predictions.
 
