@@ -45,7 +45,8 @@ def test_a_largest_field_named_after_a_list_with_sizes_is_its_summary():
     ("name", "unit", "expected"),
     [
         ("smallest_lesion_cm", "cm", "min"),  # any unit of the same kind
-        ("grootste_laesie_mm", "mm", None),  # "laesie" names no list called "lesions"
+        ("grootste_lesion_mm", "mm", "max"),  # Dutch superlatives too
+        ("largest_laesie_mm", "mm", None),  # "laesie" names no list called "lesions"
         ("lesion_mm", "mm", None),  # no "largest"
         ("largest_nodule_mm", "mm", None),  # another finding
         ("largest_lesion_ml", "ml", None),  # a volume is not a size
@@ -56,6 +57,13 @@ def test_the_summary_needs_a_superlative_the_list_name_and_the_same_kind(name, u
         **{name: {"type": "number", "unit": unit}, "lesions": {"type": "list", "items": LESION}}
     )
     assert [s.pick for s in summaries_of(t)] == ([expected] if expected else [])
+
+
+def test_a_singular_names_its_plural_list():
+    for single, plural in [("laesie", "laesies"), ("mass", "masses"), ("node", "nodes")]:
+        t = task(**{f"max_{single}_mm": {"type": "number", "unit": "mm"},
+                    plural: {"type": "list", "items": LESION}})  # fmt: skip
+        assert summaries_of(t) == (Summary(f"max_{single}_mm", plural, "size_mm", "max"),)
 
 
 def test_two_lists_that_fit_or_two_sizes_per_entry_are_not_guessed_between():
@@ -127,6 +135,11 @@ def test_no_lesions_means_no_largest_size_and_entries_without_sizes_leave_the_an
     finish_computed(rec, LIVER)
     assert rec.output["largest_lesion_mm"] is None and rec.amounts is None
     assert rec.extra["summarised"] == ["largest_lesion_mm: 25 -> null, lesions is empty"]
+    required = task(largest_lesion_mm={"type": "number", "unit": "mm"},
+                    lesions={"type": "list", "items": LESION})  # fmt: skip
+    rec = record({"largest_lesion_mm": 25.0, "lesions": []})
+    finish_computed(rec, required)  # a field that may not be null keeps the answer
+    assert rec.output["largest_lesion_mm"] == 25.0 and "summarised" not in rec.extra
     unsized = record({"lesion_count": None, "largest_lesion_mm": 12.0,
                       "lesions": [{"segment": None, "size_mm": None}]})  # fmt: skip
     finish_computed(unsized, LIVER)

@@ -12,8 +12,8 @@ summary is computed from the entries, in code:
   ("lesion" for ``lesions``), and that list's entries have exactly one amount of the same
   kind of quantity (a length for a length);
 - its value is the largest (smallest) entry amount, in the summary's unit; when the list
-  is empty it is null (no finding, nothing to measure); when no entry has an amount, the
-  model's answer stands.
+  is empty it is null (no finding, nothing to measure) if the field may be null; when no
+  entry has an amount, the model's answer stands.
 
 ``summary: false`` on the field keeps the model's answer. A changed value is listed in
 the record's ``extra["summarised"]`` and its amount reading is the entry's.
@@ -52,17 +52,11 @@ def _words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
 
 
-def _stem(word: str) -> str:
-    """A plural's singular, roughly: lesions -> lesion, nodules -> nodule, laesies -> laesie."""
-    for end in ("es", "s", "en"):
-        if word.endswith(end) and len(word) - len(end) >= 3:
-            return word[: -len(end)]
-    return word
-
-
 def _names_list(words: list[str], list_name: str) -> bool:
-    stems = {_stem(w) for w in _words(list_name)}
-    return any(w in stems or _stem(w) in stems for w in words if len(w) >= 3)
+    """Whether a word of the summary's name is the list's name or its singular (lesion for
+    lesions, mass for masses, laesie for laesies)."""
+    plurals = set(_words(list_name))
+    return any(w + end in plurals for w in words if len(w) >= 3 for end in ("", "s", "es", "en"))
 
 
 def _entry_amounts(spec: FieldSpec, unit: str) -> list[str]:
@@ -115,6 +109,8 @@ def apply_summaries(record: Record, task: Task) -> None:
             if isinstance(e, dict) and isinstance(e.get(s.item), int | float)
         ]
         if not entries:
+            if not spec.nullable:
+                continue
             value, at = None, None
         elif not sized:
             continue
