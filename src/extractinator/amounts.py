@@ -30,6 +30,7 @@ __all__ = [
     "is_known_unit",
     "kind_of",
     "label_before",
+    "with_label",
     "places_of",
     "parse_amount",
     "parse_number",
@@ -466,6 +467,19 @@ def label_before(text: str, start: int) -> str | None:
     mmol/l", "er" in "ER 90-100%"), lower case, a trailing "+"/"-" dropped ("K+")."""
     words = _LABEL.findall(text[max(0, start - LABEL_REACH) : start])
     return words[-1].lower().rstrip("+-") if words else None
+
+
+def with_label(text: str, begin: int, end: int) -> str:
+    """The amount at ``begin:end`` with the label right before it on its line ("Hb 5,9
+    mmol/l"), as the report writes it."""
+    before = text[max(0, begin - LABEL_REACH) : begin]
+    found = list(_LABEL.finditer(before))
+    if not found or "\n" in before[found[-1].start() :]:
+        return text[begin:end]
+    start = begin - len(before) + found[-1].start()
+    while start > 0 and text[start - 1].isalpha():  # the whole word
+        start -= 1
+    return text[start:end]
 
 
 def pick_value(numbers: list[float], pick: str) -> float:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .amounts import LABEL_REACH, amounts_in, convertible, is_known_unit, label_before
+from .amounts import amounts_in, convertible, is_known_unit, label_before, with_label
 from .records import AmountReading
 from .task.spec import Task
 
@@ -28,7 +28,6 @@ _MOST_RECENT = re.compile(
     r"|laatste (?:waarde|uitslag|meting)",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[^\W\d_][\w+\-]*")
 _REFERENCE = re.compile(r"(?:ref\w*|norm\w*)[\s:.]*$|\(\s*$", re.IGNORECASE)
 _REPEAT = re.compile(
     r"\b(?:herhaal\w*|herhaling|controle|repeat\w*|later|daarna|nadien)\b", re.IGNORECASE
@@ -41,18 +40,6 @@ def asks_most_recent(task: Task, name: str) -> bool:
         _MOST_RECENT.search(task.description or "")
         or _MOST_RECENT.search(task.fields[name].description or "")
     )
-
-
-def _with_label(text: str, begin: int, end: int) -> str:
-    """The amount with the label right before it ("Hb 5,9 mmol/l"), as the report writes it."""
-    before = text[max(0, begin - LABEL_REACH) : begin]
-    found = list(_WORD.finditer(before))
-    if not found or "\n" in before[found[-1].start() :]:
-        return text[begin:end]
-    start = begin - len(before) + found[-1].start()
-    while start > 0 and text[start - 1].isalpha():  # the whole word
-        start -= 1
-    return text[start:end]
 
 
 def recent_amount_doubts(
@@ -86,9 +73,9 @@ def recent_amount_doubts(
             if _REFERENCE.search(text[max(0, begin - 20) : begin]):
                 continue
             if label is not None and label_before(text, begin) == label:
-                same.append(_with_label(text, begin, end))
+                same.append(with_label(text, begin, end))
             elif _REPEAT.search(text[reading.end : begin]):
-                repeated.append(_with_label(text, begin, end))
+                repeated.append(with_label(text, begin, end))
         if same or repeated:
             written = same[-1] if same else repeated[0]
             doubts.append(
