@@ -55,7 +55,7 @@ def test_a_null_amount_whose_kind_the_report_writes_once_is_doubted_with_the_wor
         ("45 pakjaren.", {"pack_years": "45 pakjaren"}, []),  # answered: nothing to check
         ("67 jaar, controle over 6 maanden.", {}, []),  # two times: which one is unclear
         ("Nodus van 8 mm.", {}, []),  # a length: reports hold many, so never hinted
-        ("Hb 7,1 mmol/l.", {}, []),  # two fields ask for a molar concentration
+        ("Natrium 140 mmol/l.", {}, []),  # two fields ask for a molar concentration
         ("Rookt 20 jaar 1 pakje per dag.", {}, ["interval_months"]),  # one time, no pack-years
         ("Controle over 3 maanden; na 3 maanden.", {}, ["interval_months"]),  # one, twice
     ],
@@ -73,6 +73,62 @@ def test_a_bare_number_where_the_report_writes_one_amount_of_the_kind_is_doubted
         '"30 pakjaren". If that is what "pack_years" asks for, give it as written; if not, '
         "keep your answer."
     ]  # "6" is read as "6 maanden": that amount itself, not doubted
+
+
+NAMED = Task.model_validate(
+    {
+        "name": "resection",
+        "description": "A resection report.",
+        "fields": {
+            "circumferential_margin_mm": {
+                "type": "number",
+                "unit": "mm",
+                "nullable": True,
+                "description": "Distance to the circumferential resection margin (CRM)",
+            },
+            "tumour_size_mm": {"type": "number", "unit": "mm", "nullable": True},
+            "hb": {"type": "number", "unit": "mmol/l", "nullable": True},
+            "k": {"type": "number", "unit": "mmol/l", "nullable": True},
+        },
+    }
+)
+
+
+def named(text, **answered):
+    output = {**dict.fromkeys(NAMED.fields), **answered}
+    return missed_amount_doubts(NAMED, output, text, read_amounts(NAMED, output, text))
+
+
+def test_a_null_is_doubted_where_the_report_names_the_field_before_one_amount_of_its_kind():
+    text = (
+        "Tumor van 3,4 x 2,8 cm, op 3 cm van het distale snijvlak. Kleinste afstand tot het "
+        "circumferentiële snijvlak 1,2 cm. Hb 7,1 mmol/l, K 4,2 mmol/l."
+    )
+    assert named(text) == [
+        '"circumferential_margin_mm" is null, but the report writes "circumferentiële '
+        'snijvlak 1,2 cm". If that is what "circumferential_margin_mm" asks for, give it as '
+        "written; if not, keep null.",
+        '"hb" is null, but the report writes "Hb 7,1 mmol/l". If that is what "hb" asks '
+        "for, give it as written; if not, keep null.",
+        '"k" is null, but the report writes "K 4,2 mmol/l". If that is what "k" asks for, '
+        "give it as written; if not, keep null.",
+    ]
+    assert [d.split('"')[1] for d in named("CRM: 4 mm.")] == [
+        "circumferential_margin_mm"
+    ]  # the short name in the description's bracket
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Circumferentiële snijvlak vrij. Tumor 2 cm.",  # named, but not before an amount
+        "CRM 2 mm; elders CRM 5 mm.",  # named before two different amounts
+        "Het circumferentiële snijvlak is vrij, de tumor meet 2 cm.",  # too far before it
+        "Afstand tot het snijvlak 2 mm. Tumorgrootte 3 cm.",  # only measurement words
+    ],
+)
+def test_no_doubt_where_the_name_does_not_point_at_one_amount(text):
+    assert [d.split('"')[1] for d in named(text)] == []
 
 
 def answer(pack_years):

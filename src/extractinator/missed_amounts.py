@@ -7,20 +7,38 @@ other amount field of the task asks for the same kind of quantity, and the repor
 exactly one amount of that kind. Lengths are left out: a report gives many sizes and
 distances (of lesions, nodes, organs, margins, landmarks), and one length in a report is
 weak evidence that it is the size asked for (on the held-out dev half, five of six such
-hints would have pointed at the wrong one)."""
+hints would have pointed at the wrong one).
+
+A null is also doubted where the report names the field right before one amount of its
+kind ("circumferential_margin_mm" or "(CRM)": "afstand tot het circumferentiële snijvlak
+1,2 cm"), a length too, however many others the report writes. The name is a word of the
+field's name or of a short bracket in its description (``reading.field_labels``), less the
+words for the measurement itself ("size", "distance", "largest"); it is looked for in the
+same sentence, after any amount before it and at most ``NAMED_REACH`` characters before it.
+A word of six letters or more matches on its first six ("circumferential",
+"circumferentiële"), a shorter one exactly ("crm", "hb"). On the held-out dev half this
+hint came once, rightly."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
-from .amounts import amounts_in, convertible, is_known_unit, kind_of
+from .amounts import ParsedAmount, amounts_in, convertible, is_known_unit, kind_of
+from .reading import field_labels
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 
 __all__ = ["missed_amount_doubts"]
 
 _LENGTH = "a length"
+NAMED_REACH = 40  # characters before an amount in which the field's name is looked for
+_MEASURE_WORDS = {
+    "size", "sizes", "diameter", "distance", "length", "width", "depth", "volume", "value",
+    "level", "count", "number", "total", "amount", "largest", "smallest", "maximum",
+    "minimum", "max", "min", "mean", "most", "recent", "latest", "first", "last",
+}  # fmt: skip
 
 
 def missed_amount_doubts(
@@ -39,16 +57,17 @@ def missed_amount_doubts(
         if output.get(name) is not None and not bare:
             continue
         kind = kind_of(spec.unit or "")
-        if kind == _LENGTH or kinds[kind] > 1:
-            continue
-        found = {
-            text[a.span[0] : a.span[1]]: (tuple(a.numbers), a.written_unit)
+        of_kind = [
+            a
             for a in amounts_in(text)
             if a.written_unit and convertible(a.written_unit, spec.unit or "")
-        }
-        if len(set(found.values())) != 1:  # one amount, maybe written more than once
+        ]
+        found = _one(of_kind, text) if kind != _LENGTH and kinds[kind] == 1 else None
+        if found is None and not bare:
+            found = _named(name, spec, of_kind, text)
+        if found is None:
             continue
-        written, (numbers, _) = next(iter(found.items()))
+        written, numbers = found
         if reading is not None and bare:
             if reading.numbers and set(reading.numbers) <= set(numbers):
                 continue  # the same number, only read without its unit
@@ -63,6 +82,43 @@ def missed_amount_doubts(
                 f'"{name}" asks for, give it as written; if not, keep null.'
             )
     return doubts
+
+
+def _one(amounts: list[ParsedAmount], text: str) -> tuple[str, tuple[float, ...]] | None:
+    """The words and numbers of the one amount in ``amounts`` (maybe written more than
+    once), or None for none or several."""
+    found = {text[a.span[0] : a.span[1]]: tuple(a.numbers) for a in amounts}
+    if len(set(found.values())) != 1:
+        return None
+    return next(iter(found.items()))
+
+
+def _named(
+    name: str, spec: FieldSpec, amounts: list[ParsedAmount], text: str
+) -> tuple[str, tuple[float, ...]] | None:
+    """The words (from the naming word on) and numbers of the one amount of ``amounts``
+    that the report names by a word of the field (see the module docstring), or None."""
+    labels = [w for w in field_labels(name, spec) if w not in _MEASURE_WORDS]
+    found: dict[tuple[float, ...], str] = {}
+    ends = [a.span[1] for a in amounts_in(text)]
+    for a in amounts:
+        start, end = a.span
+        after_previous = max((e for e in ends if e <= start), default=0)
+        before = text[max(0, start - NAMED_REACH, after_previous) : start]
+        clause = re.split(r"[.;]\s|\n", before)[-1]
+        offset = start - len(clause)
+        for word in re.finditer(r"[^\W\d_]+", clause):
+            if any(_same_word(word.group().lower(), label) for label in labels):
+                found.setdefault(tuple(a.numbers), text[offset + word.start() : end])
+                break
+    if len(found) != 1:
+        return None
+    numbers, written = next(iter(found.items()))
+    return written, numbers
+
+
+def _same_word(word: str, label: str) -> bool:
+    return word[:6] == label[:6] if len(label) >= 6 else word == label
 
 
 def _known(spec: FieldSpec) -> bool:
