@@ -12,33 +12,23 @@ hints would have pointed at the wrong one).
 A null is also doubted where the report names the field right before one amount of its
 kind ("circumferential_margin_mm" or "(CRM)": "afstand tot het circumferentiële snijvlak
 1,2 cm"), a length too, however many others the report writes. The name is a word of the
-field's name or of a short bracket in its description (``reading.field_labels``), less the
-words for the measurement itself ("size", "distance", "largest"); it is looked for in the
-same sentence, after any amount before it and at most ``NAMED_REACH`` characters before it.
-A word of six letters or more matches on its first six ("circumferential",
-"circumferentiële"), a shorter one exactly ("crm", "hb"). On the held-out dev half this
-hint came once, rightly."""
+field's name or of a short bracket in its description, less the words for the measurement
+itself ("size", "distance", "largest"), in the clause right before the amount
+(``field_names``). On the held-out dev half this hint came once, rightly."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
 from .amounts import ParsedAmount, amounts_in, convertible, is_known_unit, kind_of
-from .reading import field_labels
+from .field_names import names, naming_words
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 
 __all__ = ["missed_amount_doubts"]
 
 _LENGTH = "a length"
-NAMED_REACH = 40  # characters before an amount in which the field's name is looked for
-_MEASURE_WORDS = {
-    "size", "sizes", "diameter", "distance", "length", "width", "depth", "volume", "value",
-    "level", "count", "number", "total", "amount", "largest", "smallest", "maximum",
-    "minimum", "max", "min", "mean", "most", "recent", "latest", "first", "last",
-}  # fmt: skip
 
 
 def missed_amount_doubts(
@@ -97,28 +87,17 @@ def _named(
     name: str, spec: FieldSpec, amounts: list[ParsedAmount], text: str
 ) -> tuple[str, tuple[float, ...]] | None:
     """The words (from the naming word on) and numbers of the one amount of ``amounts``
-    that the report names by a word of the field (see the module docstring), or None."""
-    labels = [w for w in field_labels(name, spec) if w not in _MEASURE_WORDS]
+    that the report names by a word of the field (``field_names``), or None."""
+    labels = naming_words(name, spec)
     found: dict[tuple[float, ...], str] = {}
-    ends = [a.span[1] for a in amounts_in(text)]
     for a in amounts:
-        start, end = a.span
-        after_previous = max((e for e in ends if e <= start), default=0)
-        before = text[max(0, start - NAMED_REACH, after_previous) : start]
-        clause = re.split(r"[.;]\s|\n", before)[-1]
-        offset = start - len(clause)
-        for word in re.finditer(r"[^\W\d_]+", clause):
-            if any(_same_word(word.group().lower(), label) for label in labels):
-                found.setdefault(tuple(a.numbers), text[offset + word.start() : end])
-                break
+        at = names(text, a.span[0], labels)
+        if at is not None:
+            found.setdefault(tuple(a.numbers), text[at : a.span[1]])
     if len(found) != 1:
         return None
     numbers, written = next(iter(found.items()))
     return written, numbers
-
-
-def _same_word(word: str, label: str) -> bool:
-    return word[:6] == label[:6] if len(label) >= 6 else word == label
 
 
 def _known(spec: FieldSpec) -> bool:

@@ -24,6 +24,7 @@ from .amounts import (
 from .clinical_amounts import check_not_clinical_information
 from .conventions import conventions_in, convert_with
 from .distances import check_not_a_distance
+from .field_names import check_not_named_for_another, field_labels
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
@@ -85,6 +86,11 @@ def read_amounts(
                 return
             try:
                 reading = read_amount(value, spec, text, prefix)
+                if text and prefix in task.fields:  # a top-level field
+                    fields = task.answer_fields()
+                    check_not_named_for_another(
+                        fields, prefix, reading.start, reading.end, text, reading.text
+                    )
             except AmountError as e:
                 if null_unreadable and spec.nullable:
                     holder[key] = None
@@ -247,20 +253,6 @@ def _amount_in_report(
         named = [c for c in candidates if label_before(text, c.span[0]) in labels]
         return (named or candidates)[0]
     return candidates[0] if candidates else None
-
-
-def field_labels(path: str, spec: FieldSpec) -> set[str]:
-    """The words a report may name a field's amount by: the words of its name
-    ("er_percent" -> er) and those in short brackets in its description ("Hemoglobin (Hb)"
-    -> hb), less units and the unit's own parts (mmol, l)."""
-    name = re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1]
-    words = re.split(r"[^\w]+", name.lower().replace("_", " "))
-    for inside in re.findall(r"\(([^)]*)\)", spec.description or ""):
-        names = re.split(r"[^\w]+", inside.lower())
-        if len([w for w in names if w]) <= 3:  # "(Hb)", "(kalium, K)"; not a sentence
-            words += names
-    unit_parts = set(re.split(r"[^\w]+", (spec.unit or "").lower()))
-    return {w for w in words if w and w not in unit_parts and not normalise_unit(w)}
 
 
 def _check_not_another_quantity(
