@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .absent_subjects import check_not_denied
 from .align import align_spans
 from .amounts import (
     AmountError,
@@ -203,6 +204,7 @@ def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = ""
         value = float(round(value))
     check_not_a_distance(spec, read, text, shown)
     check_not_clinical_information(spec, read, text, shown)
+    check_not_denied(spec, text, shown)
     _check_range(spec, value, shown)
     if at is None and text and not is_json_number:
         grounded = align_spans(text, [(shown, "amount")])[0]
