@@ -10,23 +10,19 @@ from extractinator.reading import read_amounts
 from extractinator.task import Task
 from extractinator.validate import InvalidOutput
 
+AMOUNT = {"type": "number", "nullable": True}
 TASK = Task.model_validate(
     {
         "name": "breast",
         "description": "Breast pathology.",
         "fields": {
-            "tumor_size_mm": {
-                "type": "number",
+            "tumor_size_mm": AMOUNT
+            | {
                 "unit": "mm",
-                "nullable": True,
                 "description": "Largest diameter of the invasive tumour in the specimen",
             },
-            "interval_months": {
-                "type": "number",
-                "unit": "months",
-                "nullable": True,
-                "description": "Time until the advised follow-up in months",
-            },
+            "interval_months": AMOUNT
+            | {"unit": "months", "description": "Time until the advised follow-up in months"},
         },
     }
 )
