@@ -129,6 +129,55 @@ def test_fields_after_a_cut_list_are_asked_for_on_their_own():
     assert rec.completion_tokens > len(cut.split())  # both answers counted
 
 
+LETTER = Task.model_validate(
+    {
+        "name": "t",
+        "description": "d",
+        "fields": {
+            "findings": {
+                "type": "spans",
+                "labels": {"ALLERGY": "an allergy", "MEDICATION": "a drug", "DIAGNOSIS": "x"},
+            },
+            "smoker": {"type": "boolean"},
+        },
+    }
+)
+LETTER_TEXT = "Allergie: penicilline, pinda. Medicatie: metformine. Diagnose: DM2. Rookt niet."
+
+
+def test_a_spans_answer_cut_inside_a_label_keeps_it_and_asks_for_the_later_labels():
+    cut = '{"findings": {"ALLERGY": ["penicilline", "pinda", "penicilline", "pin…'
+    rest = '{"findings": {"MEDICATION": ["metformine"], "DIAGNOSIS": ["DM2"]}, "smoker": false}'
+    engine = FakeEngine([cut, rest])
+    compiled = CompiledTask(LETTER)
+    rec = asyncio.run(extract_case(compiled, engine, GenerationConfig(), "c1", 0, LETTER_TEXT))
+    assert rec.status == "ok" and len(engine.requests) == 2
+    found = [(s["label"], s["text"]) for s in rec.output["findings"]]
+    assert sorted(found) == [
+        ("ALLERGY", "penicilline"),
+        ("ALLERGY", "penicilline"),
+        ("ALLERGY", "pinda"),
+        ("DIAGNOSIS", "DM2"),
+        ("MEDICATION", "metformine"),
+    ]
+    assert rec.output["smoker"] is False
+    asked = engine.requests[1]
+    assert list(asked.json_schema["properties"]) == ["findings", "smoker"]
+    spans = asked.json_schema["properties"]["findings"]
+    assert list(spans["properties"]) == ["MEDICATION", "DIAGNOSIS"]  # not ALLERGY again
+    assert "a drug" in asked.messages[0].content  # the labels keep their descriptions
+    assert "(findings: MEDICATION, DIAGNOSIS, smoker) were asked" in rec.repaired
+
+
+def test_a_spans_answer_cut_before_its_first_complete_text_fails_as_cut():
+    cut = '{"findings": {"ALLERGY": ["penic…'
+    engine = FakeEngine([cut, '{"findings": {"ALLERGY": []}}'])
+    rec = asyncio.run(
+        extract_case(CompiledTask(LETTER), engine, GenerationConfig(), "c1", 0, LETTER_TEXT)
+    )
+    assert rec.status == "failed" and len(engine.requests) == 1  # nothing complete to keep
+
+
 def test_a_cut_list_whose_rest_is_invalid_too_fails_as_cut():
     cut = '{"meds": [["Metformine", "MEDICATION"], ["metf…'
     engine = FakeEngine([cut, '{"size_mm": 3}'])  # smoker missing again

@@ -28,12 +28,11 @@ import re
 
 from .amounts import AmountError
 from .clinical_amounts import clinical_sections
-from .field_names import MEASURE_WORDS, same_word
+from .field_names import MEASURE_WORDS, WORD, same_word, words_of
 from .task.spec import FieldSpec
 
 __all__ = ["check_not_denied", "denied"]
 
-_WORD = re.compile(r"[^\W\d_]+")
 _NEGATION = {"geen", "zonder", "niet", "no", "not", "without"}
 _REACH = 2  # words after a negation that it denies
 _MIN_LETTERS = 6
@@ -43,7 +42,7 @@ _ARTICLES = {"the", "a", "an", "of", "de", "het", "een", "van", "der"}
 def denied(spec: FieldSpec, text: str) -> str | None:
     """The report's words that deny a word of the field's description (see the module
     docstring), or None."""
-    described = [w.lower() for w in _WORD.findall(spec.description or "")]
+    described = words_of(spec.description or "")
     wanted = {
         w
         for before, w in itertools.pairwise(described)
@@ -52,7 +51,7 @@ def denied(spec: FieldSpec, text: str) -> str | None:
     if not wanted:
         return None
     sections = clinical_sections(text)
-    words = [m for m in _WORD.finditer(text) if not any(s <= m.start() < e for s, e in sections)]
+    words = [m for m in WORD.finditer(text) if not any(s <= m.start() < e for s, e in sections)]
     for label in sorted(wanted):
         places = [i for i, m in enumerate(words) if same_word(m.group(), label)]
         if not places:

@@ -32,6 +32,7 @@ __all__ = [
     "naming_words",
     "names",
     "same_word",
+    "WORD",
     "words_of",
 ]
 
@@ -41,7 +42,7 @@ MEASURE_WORDS = {
     "level", "count", "number", "total", "amount", "largest", "smallest", "maximum",
     "minimum", "max", "min", "mean", "most", "recent", "latest", "first", "last",
 }  # fmt: skip
-_WORD = re.compile(r"[^\W\d_]+")
+WORD = re.compile(r"[^\W\d_]+")  # a word: letters only
 
 
 def field_labels(path: str, spec: FieldSpec) -> set[str]:
@@ -86,7 +87,7 @@ def names(text: str, start: int, labels: set[str]) -> int | None:
     """Where the first word of the clause before the amount at ``start`` that names one of
     ``labels`` begins, or None."""
     offset, clause = clause_before(text, start)
-    for word in _WORD.finditer(clause):
+    for word in WORD.finditer(clause):
         if any(same_word(word.group(), label) for label in labels):
             return offset + word.start()
     return None
@@ -94,7 +95,7 @@ def names(text: str, start: int, labels: set[str]) -> int | None:
 
 def words_of(text: str) -> list[str]:
     """The words of ``text``, lower case."""
-    return [w.lower() for w in _WORD.findall(text)]
+    return [w.lower() for w in WORD.findall(text)]
 
 
 def check_not_named_for_another(

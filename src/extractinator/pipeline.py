@@ -15,7 +15,7 @@ from .chunking import merge_records, plan_chunks, truncate
 from .compute import finish_computed
 from .config import GenerationConfig
 from .consistency import aggregate, agrees, average_probabilities, vote_probabilities
-from .cut_answers import kept_part, sub_task
+from .cut_answers import asked_again, joined, kept_part
 from .engines.base import Engine, GenerationRequest, GenerationResult, Message
 from .engines.options import option_literals
 from .errors import ContextOverflow, EngineError, EngineUnreachable
@@ -198,8 +198,8 @@ async def _ask_rest(
     kept = kept_part(compiled.task, cut.text)
     if kept is None:
         return None
-    part, missing = kept
-    rest_task = CompiledTask(sub_task(compiled.task, missing))
+    part, lacking = kept
+    rest_task = CompiledTask(lacking)
     try:
         result = await engine.generate(_request(rest_task, gen, text, None, None, seed))
     except EngineUnreachable:
@@ -209,7 +209,7 @@ async def _ask_rest(
     add_counts(sample, result)
     try:
         rest = validate_output(result.text, rest_task.model)
-        output = validate_output(json.dumps({**part, **rest}), compiled.model)
+        output = validate_output(json.dumps(joined(part, rest)), compiled.model)
         amounts = read_amounts(compiled.task, output, text, null_unreadable=True)
     except InvalidOutput:
         return None
@@ -220,7 +220,7 @@ async def _ask_rest(
             "probability_method": result.probability_method or cut.probability_method,
         }
     )
-    return output, amounts, combined, missing
+    return output, amounts, combined, asked_again(lacking, compiled.task)
 
 
 def _request(

@@ -130,7 +130,7 @@ def _python_type(spec: FieldSpec, path: str, final: bool = False) -> Any:
         py = list[_python_type(spec.items, f"{path}[]", final)]  # type: ignore[misc]
     elif t == "object":
         py = _model(spec.fields or {}, path, final)
-    elif t == "spans" and final or t == "spans" and final:
+    elif t == "spans" and final:
         labels = tuple(spec.label_names)
         py = list[  # type: ignore[misc]
             create_model(
