@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fractions import fraction_doubts
+from .larger_amounts import larger_amount_doubts
 from .missed_amounts import missed_amount_doubts
 from .recent_amounts import recent_amount_doubts
 from .records import AmountReading
@@ -21,11 +22,13 @@ def doubts(
     """The doubted fields of a valid answer (its amounts read as ``readings``): counts that
     may be the part of a fraction (fractions.py), amounts answered null or bare where the
     report writes one of that kind (missed_amounts.py), an earlier result where the task
-    asks for the most recent (recent_amounts.py)."""
+    asks for the most recent (recent_amounts.py), a smaller finding's size where it asks for
+    the largest (larger_amounts.py)."""
     return (
         fraction_doubts(task, output, text)
         + missed_amount_doubts(task, output, text, readings)
         + recent_amount_doubts(task, output, text, readings)
+        + larger_amount_doubts(task, output, text, readings)
     )
 
 

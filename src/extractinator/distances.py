@@ -12,7 +12,7 @@ import re
 from .amounts import AmountError, ParsedAmount, places_of
 from .task.spec import FieldSpec
 
-__all__ = ["check_not_a_distance", "is_size_field"]
+__all__ = ["check_not_a_distance", "is_distance", "is_size_field"]
 
 _SIZE = re.compile(r"\b(?:diameter|size|grootte|afmeting|dimension)", re.IGNORECASE)
 _DISTANCE = re.compile(r"\b(?:distance|afstand|margin|marge)", re.IGNORECASE)
@@ -25,13 +25,19 @@ def is_size_field(spec: FieldSpec) -> bool:
     return bool(_SIZE.search(description)) and not _DISTANCE.search(description)
 
 
+def is_distance(text: str, amount: ParsedAmount) -> bool:
+    """Whether the report writes ``amount`` (found in ``text``) as a distance to a
+    landmark ("4 cm van de tepel")."""
+    return bool(_TO_LANDMARK.match(text, amount.span[1]))
+
+
 def check_not_a_distance(spec: FieldSpec, read: ParsedAmount, text: str, shown: str) -> None:
     """Raise the re-ask when the size field's amount ``read`` (its numbers) stands in the
     report only as distances to a landmark."""
     if not text or not is_size_field(spec):
         return
     places = places_of(read.numbers, spec.unit or "", text)
-    distances = [a for a in places if _TO_LANDMARK.match(text, a.span[1])]
+    distances = [a for a in places if is_distance(text, a)]
     if places and len(distances) == len(places):
         start, end = distances[0].span
         quote = text[start : _TO_LANDMARK.match(text, end).end()]  # type: ignore[union-attr]
