@@ -111,7 +111,7 @@ def test_the_model_is_asked_once_and_its_second_answer_stands():
     engine = FakeEngine(
         [
             json.dumps({"lesion_size_mm": "11 x 8 mm", "birads": 4}),
-            json.dumps({"lesion_size_mm": "1,8 cm", "birads": 4}),
+            json.dumps({"lesion_size_mm": "1,8 cm", "birads": 2}),
         ]
     )
     rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, TWO))
@@ -119,3 +119,16 @@ def test_the_model_is_asked_once_and_its_second_answer_stands():
     assert rec.output["lesion_size_mm"] == 18
     assert "eenvoudige cyste 1,8 cm" in engine.requests[1].messages[-1].content
     assert rec.extra["checked"][0].startswith('"lesion_size_mm"')
+    # the whole answer is given again: what changed, asked about or not, is in the record
+    assert rec.extra["changed_by_check"] == {
+        "lesion_size_mm": {"before": 11, "after": 18},
+        "birads": {"before": 4, "after": 2},
+    }
+
+
+def test_a_check_that_changes_nothing_leaves_no_changes_in_the_record():
+    reply = json.dumps({"lesion_size_mm": "11 x 8 mm", "birads": 4})
+    engine = FakeEngine([reply, reply])
+    rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, TWO))
+    assert len(engine.requests) == 2 and rec.output["lesion_size_mm"] == 11
+    assert rec.extra["checked"] and "changed_by_check" not in rec.extra

@@ -13,7 +13,7 @@ from .recent_amounts import recent_amount_doubts
 from .records import AmountReading
 from .task.spec import Task
 
-__all__ = ["check_message", "doubts"]
+__all__ = ["check_changes", "check_message", "doubts"]
 
 
 def doubts(
@@ -39,3 +39,14 @@ def check_message(doubts: list[str]) -> str:
         f"Check these values against the report:\n{lines}\n"
         "Answer again with the whole JSON object, corrected where needed."
     )
+
+
+def check_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The top-level fields the second look changed, each with its value before and after.
+    The model answers the whole object again, so fields it was not asked about can change
+    too; the record lists them all (``extra["changed_by_check"]``)."""
+    return {
+        name: {"before": before.get(name), "after": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }

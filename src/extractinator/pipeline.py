@@ -3,6 +3,7 @@ ground spans and evidence -> record."""
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .checks import check_message, doubts
+from .checks import check_changes, check_message, doubts
 from .chunking import merge_records, plan_chunks, truncate
 from .compute import finish_computed
 from .config import GenerationConfig
@@ -71,6 +72,7 @@ class _Sample:
     amounts: dict[str, AmountReading] = field(default_factory=dict)  # path -> reading
     answer: str | None = None  # the accepted answer as the model wrote it
     checked: list[str] = field(default_factory=list)  # what the model was asked to check
+    before_check: dict[str, Any] | None = None  # the answer the check was asked about
 
 
 async def _sample(
@@ -160,6 +162,7 @@ async def _sample(
         if doubted:  # a value in doubt by the report's own words: ask once to check it
             checked = True
             sample.checked = doubted
+            sample.before_check = copy.deepcopy(output)
             extra = extra + [
                 Message(role="assistant", content=last.text),
                 Message(role="user", content=check_message(doubted)),
@@ -371,6 +374,9 @@ def _fill_record(
         record.probability_method = chosen.probability_method
         if chosen.checked:  # the audit trail of the second look (checks.py)
             record.extra["checked"] = chosen.checked
+            changed = check_changes(chosen.before_check or {}, output)
+            if changed:
+                record.extra["changed_by_check"] = changed
     else:
         outputs = [_spans_as_lists(task, s.output or {}) for s in valid]
         consensus = aggregate(task.answer_fields(), outputs)
