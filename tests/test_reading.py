@@ -359,3 +359,43 @@ def test_only_entries_with_an_unreadable_amount_that_may_not_be_null_are_left_ou
     # a field that allows null keeps its entry: the amount becomes null instead
     out = {"lesions": [{"segment": "7", "size_mm": "none"}], "count": 1}
     assert drop_unreadable_entries(TASK, out, TEXT) == [] and len(out["lesions"]) == 1
+
+
+INTERVAL = Task.model_validate(
+    {
+        "name": "t",
+        "description": "d",
+        "fields": {"interval_months": {"type": "number", "unit": "months", "nullable": True}},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "text", "value"),
+    [
+        ("1 year", "Advies: follow-up MRI over 1 jaar.", 12),
+        ("3 months", "Controle over 3 maanden, en na 3 maanden opnieuw.", 3),
+        ("6 weeks", "Herhalen na 6 weken.", 1.38),  # a month is 1/12 year
+    ],
+)
+def test_the_reports_amount_with_its_unit_in_other_words_is_read_as_that_amount(
+    written, text, value
+):
+    out = {"interval_months": written}
+    readings = read_amounts(INTERVAL, out, text)
+    reading = readings["interval_months"]
+    assert out["interval_months"] == pytest.approx(value, rel=0.01)
+    assert text[reading.start : reading.end].split()[0] == written.split()[0]  # grounded
+
+
+@pytest.mark.parametrize(
+    ("written", "text"),
+    [
+        ("12 months", "Advies: follow-up over 1 jaar."),  # converted by the model: no copy
+        ("2 years", "Advies: follow-up over 1 jaar."),  # another number
+        ("1 year", "Over 1 jaar, of na 1 maand bij klachten."),  # which "1" is unclear
+    ],
+)
+def test_an_amount_in_other_words_that_is_not_the_reports_is_refused(written, text):
+    with pytest.raises(InvalidOutput, match="not in the report as written"):
+        read_amounts(INTERVAL, {"interval_months": written}, text)

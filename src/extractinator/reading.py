@@ -165,19 +165,21 @@ def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = ""
     ("1,2" copied from "1,2 cm" is 1.2 cm; "3,2" from "3,2 x 2,1 cm" is that size, "90"
     from "ER 90-100%" that range, each reduced by the field's ``pick``), preferring one
     named by the field (``name`` "er_percent": "ER 90-100%" over "> 90% tubulair"); found
-    nowhere with a unit, it is in the field's unit. Text must be a copy of the report; a
+    nowhere with a unit, it is in the field's unit. Text must be a copy of the report (or
+    the report's amount with its unit in other words: "1 year" for "1 jaar"); a
     JSON number need not be (the model may have converted it itself: then it stands in no
     amount of the report and is in the field's unit)."""
     assert spec.unit is not None
     is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
     shown = _num(float(written)) if is_json_number else str(written)
     parsed = parse_amount(shown)
-    if text and not is_json_number and not copied_from(parsed, text):
+    same = _same_in_other_words(parsed, text) if text and not is_json_number else None
+    if text and not is_json_number and same is None and not copied_from(parsed, text):
         raise AmountError(
             f"{shown!r} is not in the report as written: copy the number and its unit "
             'exactly as the report writes them (e.g. "95%", "1,4 cm"), or null'
         )
-    at: tuple[int, int] | None = None
+    at: tuple[int, int] | None = same.span if same is not None else None
     read = parsed
     if parsed.written_unit is None:
         found = _amount_in_report(parsed, spec, text, name) if text else None
@@ -223,6 +225,20 @@ def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = ""
         alignment="exact" if at else "none",
         convention=used,
     )
+
+
+def _same_in_other_words(parsed: ParsedAmount, text: str) -> ParsedAmount | None:
+    """The report's amount that a copy not found as written stands for, its unit written in
+    other words ("1 year" for "1 jaar", "3 months" for "3 maanden"): the same numbers and
+    the same unit once read, where every amount of the report with those numbers has that
+    unit; None otherwise (or when the copy is found as written)."""
+    unit = normalise_unit(parsed.written_unit or "")
+    if unit is None or copied_from(parsed, text):
+        return None
+    found = [a for a in amounts_in(text) if a.numbers == parsed.numbers]
+    if not found or any(normalise_unit(a.written_unit or "") != unit for a in found):
+        return None
+    return found[0]
 
 
 def _shared_units(units: list[str | None]) -> list[str | None]:
