@@ -7,9 +7,9 @@ largest diameter of one), the model is shown the largest larger amount of the sa
 quantity once, to check, where the report writes one:
 
 - not in the clinical information (``clinical_amounts``), not a distance to a landmark
-  (``distances``), not an earlier examination's (a word such as "voorheen", "eerder",
-  "previously" in the clause before it), not a thickness ("verdikt", "wandverdikking",
-  "thickening" there);
+  (``distances``), not about another organ than the field's (``organs``), not an earlier
+  examination's (a word such as "voorheen", "eerder", "previously" in the clause before
+  it), not a thickness ("verdikt", "wandverdikking", "thickening" there);
 - compared by its largest number, converted to the field's unit.
 
 The model is told what the field asks for and to keep its answer for another kind of
@@ -26,6 +26,7 @@ from .amounts import AmountError, amounts_in, convert, convertible, is_known_uni
 from .clinical_amounts import clinical_sections
 from .distances import is_distance
 from .field_names import MEASURE_WORDS, WORD
+from .organs import organ_of, subject
 from .records import AmountReading
 from .summaries import summaries_of
 from .task.spec import FieldSpec, Task
@@ -82,7 +83,8 @@ def larger_amount_doubts(
             or reading is None
         ):
             continue
-        found = _larger(spec.unit, float(value), text)
+        own = subject([spec.description, task.description])
+        found = _larger(spec.unit, float(value), text, own)
         if found is not None:
             doubts.append(
                 f'"{name}" is "{reading.text}", but the report also writes "{found}". The task '
@@ -93,10 +95,10 @@ def larger_amount_doubts(
     return doubts
 
 
-def _larger(unit: str, value: float, text: str) -> str | None:
+def _larger(unit: str, value: float, text: str, own: frozenset[str]) -> str | None:
     """The clause of the largest amount of ``unit``'s kind larger than ``value`` that the
-    report writes outside the clinical information, not as a distance and not as an
-    earlier examination's; None where there is none."""
+    report writes outside the clinical information, not as a distance, not as an earlier
+    examination's and not about another organ than ``own``; None where there is none."""
     sections = clinical_sections(text)
     best: tuple[float, str] | None = None
     for a in amounts_in(text):
@@ -104,6 +106,9 @@ def _larger(unit: str, value: float, text: str) -> str | None:
         if not a.written_unit or not convertible(a.written_unit, unit):
             continue
         if any(s <= begin < e for s, e in sections) or is_distance(text, a):
+            continue
+        organ = organ_of(text, begin, end)
+        if own and organ is not None and organ not in own:
             continue
         clause = _clause_before(text, begin)
         if _EARLIER.search(clause) or _THICKNESS.search(clause):

@@ -26,6 +26,7 @@ from .clinical_amounts import check_not_clinical_information
 from .conventions import conventions_in, convert_with
 from .distances import check_not_a_distance
 from .field_names import check_not_named_for_another, field_labels
+from .organs import check_not_another_organ, subject
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
@@ -70,23 +71,29 @@ def read_amounts(
     readings: dict[str, AmountReading] = {}
     problems: list[str] = []
 
-    def visit(prefix: str, spec: FieldSpec, holder: Any, key: Any) -> None:
+    def visit(
+        prefix: str, spec: FieldSpec, holder: Any, key: Any, around: tuple[str | None, ...]
+    ) -> None:
         value = holder[key]
         if value is None:
             return
+        described = (spec.description, *around)  # the field's, its lists', the task's
         if spec.type == "object" and isinstance(value, dict):
             for sub, sub_spec in (spec.fields or {}).items():
                 if sub in value:
-                    visit(f"{prefix}.{sub}", sub_spec, value, sub)
+                    visit(f"{prefix}.{sub}", sub_spec, value, sub, described)
         elif spec.type == "list" and spec.items is not None and isinstance(value, list):
             for i in range(len(value)):
-                visit(f"{prefix}[{i}]", spec.items, value, i)
+                visit(f"{prefix}[{i}]", spec.items, value, i, described)
         elif spec.is_amount:
             if spec.nullable and isinstance(value, str) and value.strip().lower() in _NULL_WORDS:
                 holder[key] = None  # JSON null written as text ("null"): the same answer
                 return
             try:
                 reading = read_amount(value, spec, text, prefix)
+                check_not_another_organ(
+                    subject(described), spec, reading.numbers, text, reading.text
+                )
                 if text and prefix in task.fields:  # a top-level field
                     fields = task.answer_fields()
                     check_not_named_for_another(
@@ -106,7 +113,7 @@ def read_amounts(
 
     for name, spec in task.fields.items():
         if spec.compute is None and name in output:
-            visit(name, spec, output, name)
+            visit(name, spec, output, name, (task.description,))
     if problems:
         raise InvalidOutput("invalid_amount", "; ".join(problems))
     return readings

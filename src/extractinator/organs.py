@@ -1,0 +1,136 @@
+"""Another organ's finding. A report of one examination measures findings in several organs
+("Milt: bekende cyste van 2,5 cm"; "Axillair rechts meerdere vergrote klieren, grootste
+2,1 cm"; "Linker ureter: concrement van 5 mm"), and a small model copies such a size for
+a field about the liver's lesions. So a size copied for a field about one organ is
+re-asked with the reason, then null, where the report writes it only in sentences that
+are about another organ than the field's:
+
+- the field's organs are those its description names, else those of the nearest list or
+  object around it that names one, else the task's description ("Only lesions in the
+  liver count"); a field about no organ is not checked;
+- organs are named in Dutch or English, by a word's start ("lever", "leversegment",
+  "liver", "hepatic"; "milt", "spleen"; "klieren", "lymph node"); a lymph node or the
+  axilla counts as an organ here (a breast lesion's field is not about an axillary node);
+- an amount is about the organ named last before it in its sentence (between full stops,
+  semicolons or line ends), else the first named after it in its clause ("een cyste van
+  2,5 cm in de milt"); a name within three words after a negation ("geen vergrote
+  klieren") does not count, and an amount with no organ named near it is left alone.
+
+Only size fields (``distances.is_size_field``) are checked: a distance or a volume may be
+named after a landmark or another organ.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .amounts import AmountError, places_of
+from .distances import is_size_field
+from .task.spec import FieldSpec
+
+__all__ = [
+    "ORGANS",
+    "check_not_another_organ",
+    "organ_of",
+    "organs_in",
+    "sentence_around",
+    "subject",
+]
+
+# Each organ's words by their start (case is ignored); English and Dutch, with the Latin or
+# Greek stems reports use. A pattern that would also start common words says which not.
+ORGANS: dict[str, str] = {
+    "liver": r"liver|hepat|lever(?!en\b|t\b|de\b|baar)",
+    "spleen": r"milt|spleen|splen",
+    "kidney": r"nier|kidney|renal|renaal|renale",
+    "adrenal gland": r"bijnier|adrenal",
+    "ureter": r"ureter",
+    "bladder": r"blaas|bladder",
+    "gallbladder": r"galblaas|gallbladder|cholecyst|galweg|choledoch",
+    "pancreas": r"pancrea|alvleesklier",
+    "lung": (
+        r"lung|pulmo|longen\b|long(?:kwab|top|veld|nod|meta|haard|parench|embol|carc|tum)"
+        r"|long\b(?!\W+(?:axis|as)\b)|(?:boven|onder|midden)kwab|lingula"
+    ),
+    "mediastinum": r"mediastin",
+    "breast": r"mamma|borst|breast",
+    "axilla": r"axill|oksel",
+    "lymph node": r"lymf|lymph|klier|adenopath",
+    "prostate": r"prosta",
+    "thyroid": r"schildklier|thyr",
+    "bone": r"skelet|bone|ossa|wervel|vertebra|bot\b|bot(?:meta|laes|scan)",
+    "heart": r"hart\b|hartschaduw|cardi|heart|pericard",
+    "aorta": r"aort",
+    "stomach": r"maag|gastr|stomach",
+    "bowel": r"colon|sigm|rect|darm|bowel|caec|coecum|append",
+    "uterus": r"uter",
+    "ovary": r"ovari|eierstok|adnex",
+    "brain": r"hersen|brain|cerebr",
+    "oesophagus": r"oesofag|esophag|slokdarm",
+}
+_PATTERNS = {name: re.compile(rf"\b(?:{words})", re.IGNORECASE) for name, words in ORGANS.items()}
+_SENTENCE_END = re.compile(r"[.;]\s|\n")
+_CLAUSE_END = re.compile(r"[,.;]\s|\n")
+_NEGATION = re.compile(r"\b(?:geen|zonder|niet|no|not|without)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
+
+
+def organs_in(text: str) -> set[str]:
+    """The organs ``text`` names."""
+    return {name for name, pattern in _PATTERNS.items() if pattern.search(text)}
+
+
+def subject(descriptions: Iterable[str | None]) -> frozenset[str]:
+    """The organs of the first description (innermost first: the field's, its list's, the
+    task's) that names any; empty when none does."""
+    for description in descriptions:
+        named = organs_in(description or "")
+        if named:
+            return frozenset(named)
+    return frozenset()
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` that holds ``start:end`` (see the module docstring)."""
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    after = _SENTENCE_END.search(text, end)
+    return text[before[-1] if before else 0 : after.start() if after else len(text)]
+
+
+def organ_of(text: str, start: int, end: int) -> str | None:
+    """The organ the amount at ``start:end`` is about: the one named last before it in its
+    sentence, else the first named after it in its clause; a name within three words
+    after a negation ("geen vergrote klieren") does not count. None where none is named."""
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    begin = before[-1] if before else 0
+    clause_end = _CLAUSE_END.search(text, end)
+    stop = clause_end.start() if clause_end else len(text)
+    named = [
+        (m.start(), name)
+        for name, pattern in _PATTERNS.items()
+        for m in pattern.finditer(text, begin, stop)
+        if not (start <= m.start() < end) and not _NEGATION.search(text[begin : m.start()])
+    ]
+    earlier = [found for found in named if found[0] < start]
+    if earlier:
+        return max(earlier)[1]
+    return min(named)[1] if named else None
+
+
+def check_not_another_organ(
+    own: frozenset[str], spec: FieldSpec, numbers: list[float], text: str, shown: str
+) -> None:
+    """Raise the re-ask when the size read as ``numbers`` for a field about the organs
+    ``own`` stands in the report only in sentences about another organ."""
+    if not own or not text or not numbers or not is_size_field(spec):
+        return
+    places = places_of(numbers, spec.unit or "", text)
+    about = [organ_of(text, *place.span) for place in places]
+    if not places or any(organ is None or organ in own for organ in about):
+        return
+    quote = " ".join(sentence_around(text, *places[0].span).split())
+    raise AmountError(
+        f'{shown!r} is written about the {about[0]} ("{quote}"), not the '
+        f"{' / '.join(sorted(own))} this field is about: give the size this field asks for "
+        "as the report writes it, or null"
+    )
