@@ -85,3 +85,32 @@ def test_the_model_is_asked_again_and_a_size_it_keeps_becomes_null():
     assert rec.status == "ok" and rec.output["tumor_size_mm"] is None
     assert "written only in the clinical information" in engine.requests[1].messages[-1].content
     assert "clinical information" in rec.amounts["tumor_size_mm"].problem
+
+
+def test_a_task_about_this_examination_checks_its_fields_even_when_they_do_not_say_so():
+    """The task's description ties every field to this report ("the follow-up that the
+    report advises now"): an earlier report's advice in the clinical information is not it."""
+    follow_up = Task.model_validate(
+        {
+            "name": "follow_up",
+            "description": "Extract the follow-up that the report advises now.",
+            "fields": {
+                "interval_months": {
+                    "type": "number",
+                    "unit": "months",
+                    "nullable": True,
+                    "description": "Time until the advised follow-up in months",
+                }
+            },
+        }
+    )
+    text = (
+        "Klinische gegevens: op de MRI van 2022 werd een herhaling na 2 jaar geadviseerd.\n\n"
+        "Conclusie: ongewijzigd. Geen verdere follow-up geadviseerd."
+    )
+    with pytest.raises(InvalidOutput, match="written only in the clinical information"):
+        read_amounts(follow_up, {"interval_months": "2 jaar"}, text)
+    general = follow_up.model_copy(update={"description": "Extract the follow-up."})
+    output = {"interval_months": "2 jaar"}
+    read_amounts(general, output, text)
+    assert output["interval_months"] == 24.0

@@ -2,10 +2,12 @@
 with what the requester wrote ("Klinisch: verdachte laesie mamma rechts, 1,7 cm op echo"),
 and a small model copies that size as "the largest diameter of the invasive tumour in the
 specimen" of a biopsy that measured none; told so in a second look, it kept the size (3 of
-3 on the held-out dev half). So when a field's description ties it to this examination
-("this scan", "this examination", "the specimen", "dit onderzoek", "het preparaat") and
-its amount is written only in the clinical information, it is re-asked with the reason,
-then null.
+3 on the held-out dev half). So when a field's description, a list's around it or the
+task's ties it to this examination ("this scan", "this examination", "the specimen",
+"the current examination", "the follow-up the report advises now", "dit onderzoek", "het
+preparaat") and its amount is written only in the clinical information, it is re-asked
+with the reason, then null (an earlier report's advice, "Op de MRI van 2022 werd een
+herhaling na 2 jaar geadviseerd", is not the advice of this one).
 
 The clinical information is a section under a heading such as "Klinische gegevens",
 "Klinisch", "Kl.", "Indicatie", "Vraagstelling", "Anamnese", "Clinical information" or
@@ -30,16 +32,18 @@ _HEADING = re.compile(
 )
 _ANY_HEADING = re.compile(r"^[ \t]*[^\W\d_][\w .()/-]{0,40}:", re.MULTILINE)
 _THIS_EXAMINATION = re.compile(
-    r"\bthis (?:scan|examination|exam|study|specimen)\b|\bthe specimen\b"
-    r"|\bcurrent (?:scan|examination|exam|study)\b|\bdit onderzoek\b|\bhet preparaat\b"
-    r"|\bhuidige onderzoek\b",
+    r"\bthis (?:scan|examination|exam|study|specimen|film)\b|\bthe specimen\b"
+    r"|\bcurrent (?:scan|examination|exam|study|film)\b|\bthe examination described\b"
+    r"|\b(?:advises|advised|recommends|recommended) now\b"
+    r"|\bdit onderzoek\b|\bhet preparaat\b|\bhuidige onderzoek\b",
     re.IGNORECASE,
 )
 
 
-def is_about_this_examination(spec: FieldSpec) -> bool:
-    """Whether the field's description ties it to this examination."""
-    return bool(_THIS_EXAMINATION.search(spec.description or ""))
+def is_about_this_examination(spec: FieldSpec, around: tuple[str | None, ...] = ()) -> bool:
+    """Whether the field's description, or one of ``around`` (the descriptions of the lists
+    around it and the task's), ties it to this examination."""
+    return any(_THIS_EXAMINATION.search(d or "") for d in (spec.description, *around))
 
 
 def clinical_sections(text: str) -> list[tuple[int, int]]:
@@ -63,11 +67,11 @@ def clinical_sections(text: str) -> list[tuple[int, int]]:
 
 
 def check_not_clinical_information(
-    spec: FieldSpec, read: ParsedAmount, text: str, shown: str
+    spec: FieldSpec, read: ParsedAmount, text: str, shown: str, around: tuple[str | None, ...] = ()
 ) -> None:
     """Raise the re-ask when the amount ``read`` of a field about this examination stands
     in the report only in the clinical information."""
-    if not text or not is_about_this_examination(spec):
+    if not text or not is_about_this_examination(spec, around):
         return
     places = places_of(read.numbers, spec.unit or "", text)
     sections = clinical_sections(text)

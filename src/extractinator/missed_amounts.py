@@ -14,7 +14,13 @@ kind ("circumferential_margin_mm" or "(CRM)": "afstand tot het circumferentiële
 1,2 cm"), a length too, however many others the report writes. The name is a word of the
 field's name or of a short bracket in its description, less the words for the measurement
 itself ("size", "distance", "largest"), in the clause right before the amount
-(``field_names``). On the held-out dev half this hint came once, rightly."""
+(``field_names``). On the held-out dev half this hint came once, rightly.
+
+A size field answered null because its copy was refused (a distance, another organ's
+size: see ``reading``) is doubted too, where the report writes exactly one length that
+may be the size: not in the clinical information, not a distance to a landmark, not about
+another organ (``organs``). The model tried to give a size, so the report has one to
+give; "4 cm van de tepel" refused, "een laesie van 0,8 cm" is shown."""
 
 from __future__ import annotations
 
@@ -22,7 +28,10 @@ from collections import Counter
 from typing import Any
 
 from .amounts import ParsedAmount, amounts_in, convertible, is_known_unit, kind_of
+from .clinical_amounts import clinical_sections
+from .distances import is_distance, is_size_field
 from .field_names import names, naming_words
+from .organs import organ_of, subject
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 
@@ -55,6 +64,9 @@ def missed_amount_doubts(
         found = _one(of_kind, text) if kind != _LENGTH and kinds[kind] == 1 else None
         if found is None and not bare:
             found = _named(name, spec, of_kind, text)
+        if found is None and reading is not None and reading.problem and is_size_field(spec):
+            own = subject([spec.description, task.description])
+            found = _one([a for a in of_kind if _may_be_a_size(a, text, own)], text)
         if found is None:
             continue
         written, numbers = found
@@ -81,6 +93,18 @@ def _one(amounts: list[ParsedAmount], text: str) -> tuple[str, tuple[float, ...]
     if len(set(found.values())) != 1:
         return None
     return next(iter(found.items()))
+
+
+def _may_be_a_size(amount: ParsedAmount, text: str, own: frozenset[str]) -> bool:
+    """Whether ``amount`` may be the size a field about the organs ``own`` asks for: not in
+    the clinical information, not a distance to a landmark, not about another organ."""
+    begin, end = amount.span
+    organ = organ_of(text, begin, end)
+    return not (
+        any(s <= begin < e for s, e in clinical_sections(text))
+        or is_distance(text, amount)
+        or (own and organ is not None and organ not in own)
+    )
 
 
 def _named(

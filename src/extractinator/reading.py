@@ -90,10 +90,7 @@ def read_amounts(
                 holder[key] = None  # JSON null written as text ("null"): the same answer
                 return
             try:
-                reading = read_amount(value, spec, text, prefix)
-                check_not_another_organ(
-                    subject(described), spec, reading.numbers, text, reading.text
-                )
+                reading = read_amount(value, spec, text, prefix, around)
                 if text and prefix in task.fields:  # a top-level field
                     fields = task.answer_fields()
                     check_not_named_for_another(
@@ -126,45 +123,54 @@ def drop_unreadable_entries(task: Task, output: dict[str, Any], text: str) -> li
     note per removed entry, its path as answered and why."""
     notes: list[str] = []
 
-    def prune(prefix: str, spec: FieldSpec, value: Any) -> None:
+    def prune(prefix: str, spec: FieldSpec, value: Any, around: tuple[str | None, ...]) -> None:
+        described = (spec.description, *around)
         if spec.type == "object" and isinstance(value, dict):
             for sub, sub_spec in (spec.fields or {}).items():
-                prune(f"{prefix}.{sub}", sub_spec, value.get(sub))
+                prune(f"{prefix}.{sub}", sub_spec, value.get(sub), described)
         elif spec.type == "list" and spec.items is not None and isinstance(value, list):
             kept = []
             for i, item in enumerate(value):
-                why = _unreadable(spec.items, item, text)
+                why = _unreadable(spec.items, item, text, described)
                 if why is not None:
                     notes.append(f"{prefix}[{i}] ({why})")
                     continue
                 kept.append(item)
-                prune(f"{prefix}[{i}]", spec.items, item)
+                prune(f"{prefix}[{i}]", spec.items, item, described)
             value[:] = kept
 
     for name, spec in task.answer_fields().items():
-        prune(name, spec, output.get(name))
+        prune(name, spec, output.get(name), (task.description,))
     return notes
 
 
-def _unreadable(spec: FieldSpec, value: Any, text: str) -> str | None:
+def _unreadable(
+    spec: FieldSpec, value: Any, text: str, around: tuple[str | None, ...]
+) -> str | None:
     """Why an amount in ``value`` (not inside a further list) that may not be null cannot
     be read; None when every such amount reads."""
     if value is None:
         return None
     if spec.type == "object" and isinstance(value, dict):
         for sub, sub_spec in (spec.fields or {}).items():
-            why = _unreadable(sub_spec, value.get(sub), text)
+            why = _unreadable(sub_spec, value.get(sub), text, (spec.description, *around))
             if why is not None:
                 return f"{sub}: {why}"
     elif spec.is_amount and not spec.nullable:
         try:
-            read_amount(value, spec, text)
+            read_amount(value, spec, text, around=around)
         except AmountError as e:
             return str(e)
     return None
 
 
-def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = "") -> AmountReading:
+def read_amount(
+    written: str | float,
+    spec: FieldSpec,
+    text: str,
+    name: str = "",
+    around: tuple[str | None, ...] = (),
+) -> AmountReading:
     """One amount as written -> its reading in ``spec``'s unit (AmountError when it cannot).
 
     A number without a unit (text "1,2", or a JSON number 1.2) is read as the amount of the
@@ -175,7 +181,9 @@ def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = ""
     nowhere with a unit, it is in the field's unit. Text must be a copy of the report (or
     the report's amount with its unit in other words: "1 year" for "1 jaar"); a
     JSON number need not be (the model may have converted it itself: then it stands in no
-    amount of the report and is in the field's unit)."""
+    amount of the report and is in the field's unit). ``around`` holds the descriptions of
+    the lists and objects around the field and the task's, innermost first: they say what
+    the field is about (an organ, this examination)."""
     assert spec.unit is not None
     is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
     shown = _num(float(written)) if is_json_number else str(written)
@@ -212,7 +220,8 @@ def read_amount(written: str | float, spec: FieldSpec, text: str, name: str = ""
     if spec.type == "integer":
         value = float(round(value))
     check_not_a_distance(spec, read, text, shown)
-    check_not_clinical_information(spec, read, text, shown)
+    check_not_clinical_information(spec, read, text, shown, around)
+    check_not_another_organ(subject((spec.description, *around)), spec, read.numbers, text, shown)
     check_not_denied(spec, text, shown)
     _check_range(spec, value, shown)
     if at is None and text and not is_json_number:
