@@ -95,6 +95,15 @@ def test_the_subject_is_the_innermost_description_that_names_an_organ():
     assert subject(["Size of the largest breast lesion", "Mammography"]) == {"breast"}
     assert subject(["Largest diameter", "Lung nodules in the lungs on chest CT"]) == {"lung"}
     assert subject(["Largest diameter", "Findings of this CT"]) == frozenset()
+    # organs in a sentence that excludes them are not the subject
+    nodules = "Pulmonary nodules on this scan. Lymph nodes (lymfeklieren) are not nodules."
+    assert subject([nodules]) == {"lung"}
+    assert subject(["Lung nodules; calcified granulomas and\nlymph nodes do not count."]) == {
+        "lung"
+    }
+    # three organs are examples of where a finding may be, not what the field is about
+    recist = 'Target lesions, e.g. "axillair", "mediastinaal", a lymph node ("klier").'
+    assert subject(["Size of target lesion 1.", recist]) == frozenset()
 
 
 def test_a_size_written_about_another_organ_is_reasked_with_the_reason():

@@ -7,7 +7,9 @@ are about another organ than the field's:
 
 - the field's organs are those its description names, else those of the nearest list or
   object around it that names one, else the task's description ("Only lesions in the
-  liver count"); a field about no organ is not checked;
+  liver count"), less those in sentences that deny or exclude ("Lymph nodes are not
+  pulmonary nodules"); a field about no organ, or about more than two (a RECIST task's
+  examples: "axillair", "mediastinaal"), is not checked;
 - organs are named in Dutch or English, by a word's start ("lever", "leversegment",
   "liver", "hepatic"; "milt", "spleen"; "klieren", "lymph node"); a lymph node or the
   axilla counts as an organ here (a breast lesion's field is not about an axillary node);
@@ -71,6 +73,10 @@ ORGANS: dict[str, str] = {
 }
 _PATTERNS = {name: re.compile(rf"\b(?:{words})", re.IGNORECASE) for name, words in ORGANS.items()}
 _SENTENCE_END = re.compile(r"[.;]\s|\n")
+_DENIES = re.compile(
+    r"\b(?:not|no|geen|niet|except|excluding|behalve|zonder|without)\b", re.IGNORECASE
+)
+_MAX_SUBJECT = 2  # a description naming more organs gives examples, not a subject
 _CLAUSE_END = re.compile(r"[,.;]\s|\n")
 _NEGATION = re.compile(r"\b(?:geen|zonder|niet|no|not|without)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
 
@@ -82,11 +88,15 @@ def organs_in(text: str) -> set[str]:
 
 def subject(descriptions: Iterable[str | None]) -> frozenset[str]:
     """The organs of the first description (innermost first: the field's, its list's, the
-    task's) that names any; empty when none does."""
+    task's) that names one or two, left out its sentences that deny or exclude ("Lymph
+    nodes are not pulmonary nodules"; "calcified granulomas do not count"); empty when none
+    does, or when it names more (examples of where a finding may be, not what the field is
+    about)."""
     for description in descriptions:
-        named = organs_in(description or "")
+        sentences = _SENTENCE_END.split(" ".join((description or "").split()))
+        named = set().union(*(organs_in(s) for s in sentences if not _DENIES.search(s)))
         if named:
-            return frozenset(named)
+            return frozenset(named) if len(named) <= _MAX_SUBJECT else frozenset()
     return frozenset()
 
 

@@ -25,6 +25,7 @@ from .amounts import (
 from .clinical_amounts import check_not_clinical_information
 from .conventions import conventions_in, convert_with
 from .distances import check_not_a_distance
+from .excluded_findings import check_not_excluded, not_counted
 from .field_names import check_not_named_for_another, field_labels
 from .organs import check_not_another_organ, subject
 from .records import AmountReading
@@ -221,7 +222,9 @@ def read_amount(
         value = float(round(value))
     check_not_a_distance(spec, read, text, shown)
     check_not_clinical_information(spec, read, text, shown, around)
-    check_not_another_organ(subject((spec.description, *around)), spec, read.numbers, text, shown)
+    described = (spec.description, *around)
+    check_not_another_organ(subject(described), spec, read.numbers, text, shown)
+    check_not_excluded(not_counted(name, spec, described), spec, read.numbers, text, shown)
     check_not_denied(spec, text, shown)
     _check_range(spec, value, shown)
     if at is None and text and not is_json_number:
