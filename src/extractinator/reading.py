@@ -189,8 +189,9 @@ def read_amount(
     is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
     shown = _num(float(written)) if is_json_number else str(written)
     parsed = parse_amount(shown)
-    same = _same_in_other_words(parsed, text) if text and not is_json_number else None
-    if text and not is_json_number and same is None and not copied_from(parsed, text):
+    copied = not text or is_json_number or copied_from(parsed, text)
+    same = None if copied else _same_in_other_words(parsed, text)
+    if not copied and same is None:
         raise AmountError(
             f"{shown!r} is not in the report as written: copy the number and its unit "
             'exactly as the report writes them (e.g. "95%", "1,4 cm"), or null'
@@ -250,9 +251,9 @@ def _same_in_other_words(parsed: ParsedAmount, text: str) -> ParsedAmount | None
     """The report's amount that a copy not found as written stands for, its unit written in
     other words ("1 year" for "1 jaar", "3 months" for "3 maanden"): the same numbers and
     the same unit once read, where every amount of the report with those numbers has that
-    unit; None otherwise (or when the copy is found as written)."""
+    unit; None otherwise. Asked only of a copy not found as written."""
     unit = normalise_unit(parsed.written_unit or "")
-    if unit is None or copied_from(parsed, text):
+    if unit is None:
         return None
     found = [a for a in amounts_in(text) if a.numbers == parsed.numbers]
     if not found or any(normalise_unit(a.written_unit or "") != unit for a in found):
