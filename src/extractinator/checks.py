@@ -9,6 +9,7 @@ from typing import Any
 from .fractions import fraction_doubts
 from .larger_amounts import larger_amount_doubts
 from .missed_amounts import missed_amount_doubts
+from .pack_years import pack_year_doubts
 from .recent_amounts import recent_amount_doubts
 from .records import AmountReading
 from .task.spec import Task
@@ -23,12 +24,14 @@ def doubts(
     may be the part of a fraction (fractions.py), amounts answered null or bare where the
     report writes one of that kind (missed_amounts.py), an earlier result where the task
     asks for the most recent (recent_amounts.py), a smaller finding's size where it asks for
-    the largest (larger_amounts.py)."""
+    the largest (larger_amounts.py), pack-years implied by packs a day and years smoked
+    (pack_years.py)."""
     return (
         fraction_doubts(task, output, text)
         + missed_amount_doubts(task, output, text, readings)
         + recent_amount_doubts(task, output, text, readings)
         + larger_amount_doubts(task, output, text, readings)
+        + pack_year_doubts(task, output, text)
     )
 
 

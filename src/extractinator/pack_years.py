@@ -1,0 +1,122 @@
+"""Pack-years the report implies but does not write. Letters give a smoking history as packs
+a day and years ("Rookt 1 pakje per dag sinds zijn 18e" in the letter of a man of 58), and
+a small model leaves a pack-years field null: pack-years are packs a day times years
+smoked, a multiplication it does not make. So where a pack-years field is answered null and
+the report writes no pack-years of its own, the product is computed here and shown once,
+with the words it comes from, for the model to check:
+
+- a day's amount in one sentence: "1 pakje per dag", "2 packs a day", "20 sigaretten per
+  dag" (20 cigarettes make a pack), "een half pakje per dag";
+- the years in the same sentence: "al 30 jaar", "gedurende 20 jaar", "for 30 years";
+  "van zijn 20e tot zijn 60e"; or "sinds zijn 18e" / "since age 18" with the patient's age
+  from the letter ("58 jaar,", "58-jarige", "58 years old").
+
+"Since" counts up to the patient's age only where the sentence does not say the patient
+stopped ("gestopt", "stopped", "quit"): the years would then run to the stop.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .amounts import amounts_in, normalise_unit
+from .task.spec import Task
+
+__all__ = ["implied_pack_years", "pack_year_doubts"]
+
+_NUMBER = r"(\d+(?:[.,]\d+)?|een|één|one|a|half|een half|anderhalf)"
+_PER_DAY = re.compile(
+    _NUMBER + r"\s+(pakjes?|packs?|sigaretten|cigarettes)\s+(?:per|a|/)\s*(?:dag|day)\b",
+    re.IGNORECASE,
+)
+_WORDS = {
+    "een": 1.0,
+    "één": 1.0,
+    "one": 1.0,
+    "a": 1.0,
+    "half": 0.5,
+    "een half": 0.5,
+    "anderhalf": 1.5,
+}
+_FOR_YEARS = re.compile(
+    r"\b(?:al|gedurende|ruim|ongeveer|for|over)\s+(\d+)\s+(?:jaar|years)\b", re.IGNORECASE
+)
+_FROM_TO = re.compile(
+    r"\bvan(?:af)?\s+(?:zijn|haar|het)\s+(\d+)(?:e|ste|de)?\s+(?:\w+\s+)?tot\s+(?:zijn|haar|het)"
+    r"\s+(\d+)(?:e|ste|de)?\b|\bfrom (?:age )?(\d+) to (?:age )?(\d+)\b",
+    re.IGNORECASE,
+)
+_SINCE_AGE = re.compile(
+    r"\b(?:sinds|vanaf)\s+(?:zijn|haar|het)\s+(\d+)(?:e|ste|de)?\b"
+    r"|\bsince (?:age|the age of) (\d+)\b",
+    re.IGNORECASE,
+)
+_AGE = re.compile(
+    r"\b(\d{2,3})(?:\s+jaar\s*(?:oud)?\s*[,)]|-?jarige\b|\s+years?\s+old\b|-year-old\b)",
+    re.IGNORECASE,
+)
+_STOPPED = re.compile(r"\b(?:gestopt|stopte|gestaakt|stopped|quit)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.\n]+")
+_PER_PACK = 20  # cigarettes
+
+
+def _number(word: str) -> float:
+    word = word.lower()
+    return _WORDS[word] if word in _WORDS else float(word.replace(",", "."))
+
+
+def implied_pack_years(text: str) -> tuple[float, str] | None:
+    """The pack-years of the first sentence that gives a day's amount and the years smoked
+    (see the module docstring), with that sentence; None where none does."""
+    for sentence in _SENTENCE.finditer(text):
+        words = sentence.group()
+        day = _PER_DAY.search(words)
+        if day is None:
+            continue
+        packs = _number(day.group(1))
+        if day.group(2).lower().startswith(("sigaret", "cigarette")):
+            packs /= _PER_PACK
+        years = _years(words, text)
+        if years is not None and 0 < years < 100 and packs > 0:
+            return round(packs * years, 1), " ".join(words.split())
+    return None
+
+
+def _years(sentence: str, text: str) -> float | None:
+    """The years smoked that ``sentence`` gives, the patient's age from ``text`` if needed."""
+    if m := _FOR_YEARS.search(sentence):
+        return float(m.group(1))
+    if m := _FROM_TO.search(sentence):
+        start, end = (g for g in m.groups() if g is not None)
+        return float(end) - float(start)
+    stopped = _STOPPED.search(sentence)
+    if not stopped and (m := _SINCE_AGE.search(sentence)) and (age := _AGE.search(text)):
+        start = next(g for g in m.groups() if g is not None)
+        return float(age.group(1)) - float(start)
+    return None
+
+
+def pack_year_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
+    """One line per top-level pack-years field answered null where the report implies the
+    pack-years but writes none (see the module docstring)."""
+    doubts = []
+    for name, spec in task.answer_fields().items():
+        if (
+            not spec.is_amount
+            or normalise_unit(spec.unit or "") != "pack_year"
+            or output.get(name) is not None
+        ):
+            continue
+        if any(normalise_unit(a.written_unit or "") == "pack_year" for a in amounts_in(text)):
+            continue  # written as such: the missed-amount hint shows it
+        implied = implied_pack_years(text)
+        if implied is None:
+            continue
+        value, words = implied
+        shown = f"{value:g}"
+        doubts.append(
+            f'"{name}" is null, but the report writes "{words}": packs a day times years '
+            f"smoked is {shown} pack-years. If that is right, give {shown}; if not, keep null."
+        )
+    return doubts

@@ -1,0 +1,74 @@
+"""Pack-years implied by packs a day and years smoked: computed in code and shown once to
+the model, where it answered null and the report writes no pack-years of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from extractinator.config import GenerationConfig
+from extractinator.pack_years import implied_pack_years, pack_year_doubts
+from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.task import Task
+
+from fakes import FakeEngine
+
+TASK = Task.model_validate(
+    {
+        "name": "referral",
+        "description": "Smoking history from the letter.",
+        "fields": {
+            "pack_years": {
+                "type": "number",
+                "unit": "pack-years",
+                "nullable": True,
+                "description": "Number of pack-years the patient has smoked; null if not given",
+            }
+        },
+    }
+)
+LETTER = (
+    "Geachte collega,\n\nDhr. B., 58 jaar, bezocht het spreekuur met hoesten.\n"
+    "VG: COPD.\nRookt 1 pakje per dag sinds zijn 18e.\nAllergieën: geen.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (LETTER, 40.0),  # since age 18, 58 now
+        ("Smokes 2 packs a day for 20 years.", 40.0),
+        ("Rookt al 30 jaar 20 sigaretten per dag.", 30.0),  # 20 cigarettes make a pack
+        ("61-jarige. Rookte van haar 20e tot haar 60e een half pakje per dag.", 20.0),
+        ("Voorheen 1 pakje per dag gedurende 20 jaar, gestopt in 2015.", 20.0),
+        ("Rookt shag, ongeveer 10 per dag.", None),  # no unit a day, no years
+        ("Rookt 15 sigaretten per dag.", None),  # no years
+        # since an age, but stopped: the years run to the stop, which is not written
+        ("Dhr., 70 jaar, gestopt met roken; rookte 1 pakje per dag sinds zijn 18e.", None),
+    ],
+)
+def test_the_pack_years_a_sentence_implies(text, expected):
+    implied = implied_pack_years(text)
+    assert (implied[0] if implied else None) == expected
+
+
+def test_no_hint_where_the_report_writes_pack_years_or_the_answer_is_not_null():
+    assert pack_year_doubts(TASK, {"pack_years": 40.0}, LETTER) == []
+    written = "Rookt 1 pakje per dag sinds zijn 18e, 40 pakjaren. Dhr., 58 jaar, hoest."
+    assert pack_year_doubts(TASK, {"pack_years": None}, written) == []
+    assert len(pack_year_doubts(TASK, {"pack_years": None}, LETTER)) == 1
+
+
+def test_the_model_is_shown_the_product_once_and_its_number_is_read():
+    engine = FakeEngine([json.dumps({"pack_years": None}), json.dumps({"pack_years": 40})])
+    rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, LETTER))
+    assert rec.status == "ok" and rec.output == {"pack_years": 40.0}
+    check = engine.requests[1].messages[-1].content
+    assert (
+        '"pack_years" is null, but the report writes "Rookt 1 pakje per dag sinds zijn 18e": '
+        "packs a day times years smoked is 40 pack-years. If that is right, give 40; if not, "
+        "keep null." in check
+    )
+    assert rec.extra["changed_by_check"] == {"pack_years": {"before": None, "after": 40.0}}
