@@ -124,6 +124,22 @@ def test_in_a_list_entry_too_and_null_when_the_reasks_are_used_up():
     assert "lymph node" in (readings["lesions[1].size_mm"].problem or "")
 
 
+def test_when_the_reasks_are_used_up_an_entry_holding_it_is_left_out_and_said_so():
+    """The entry is the other organ's finding: a list computed from (count, largest) must
+    not hold it. The pipeline keeps the rest and the record names the entry."""
+    entries = [
+        {"size_mm": "12 mm", "distance_mm": None},
+        {"size_mm": "2,1 cm", "distance_mm": None},
+    ]
+    answer = {"largest_lesion_mm": None, "lesions": entries}
+    engine = FakeEngine([json.dumps(answer)] * 3)
+    gen = GenerationConfig(max_reasks=2)
+    record = asyncio.run(extract_case(CompiledTask(LIVER), engine, gen, "c", 0, ABDOMEN))
+    assert record.status == "ok"
+    assert record.output["lesions"] == [{"size_mm": 12.0, "distance_mm": None}]
+    assert "lesions[1]" in record.repaired and "lymph node" in record.repaired
+
+
 def test_own_organ_other_fields_and_tasks_about_no_organ_are_left_alone():
     output = {"largest_lesion_mm": "12 mm", "lesions": [{"size_mm": "12 mm", "distance_mm": None}]}
     read_amounts(LIVER, output, ABDOMEN)

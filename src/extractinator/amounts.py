@@ -23,6 +23,7 @@ __all__ = [
     "PICKS",
     "amounts_in",
     "AmountError",
+    "OtherFindingsAmount",
     "ParsedAmount",
     "convert",
     "convertible",
@@ -45,6 +46,11 @@ Comparator = Literal["<", "<=", ">", ">=", "~"]
 class AmountError(ValueError):
     """Text that is not one amount, or a unit that does not convert; the message says why
     in words the model can act on when it is asked again."""
+
+
+class OtherFindingsAmount(AmountError):
+    """An amount the report writes only of another finding than the field's (another
+    organ's, one the task says does not count): a list entry holding it is that finding."""
 
 
 @dataclass

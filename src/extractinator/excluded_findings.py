@@ -12,6 +12,9 @@ writes it only right after such a finding:
 - the report names it as ``field_names.same_word`` says ("granulomen" for "granulomas")
   in the clause before the amount: from the last comma, semicolon, full stop, line end or
   "en"/"and" ("Verkalkt granuloom RBK en een solide nodus van 6 mm" is the nodule's).
+
+When the re-asks are used up, a list entry holding such an amount is left out (it is that
+finding: ``reading.drop_unreadable_entries``); a top-level field becomes null.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .amounts import AmountError, places_of
+from .amounts import OtherFindingsAmount, places_of
 from .field_names import WORD, field_labels, same_word, words_of
 from .task.spec import FieldSpec
 
@@ -68,7 +71,7 @@ def check_not_excluded(
     named = [_named_before(text, place.span[0], words) for place in places]
     if not places or any(word is None for word in named):
         return
-    raise AmountError(
+    raise OtherFindingsAmount(
         f'{shown!r} is written about "{named[0]}", which the task says does not count: '
         "give the amount this field asks for as the report writes it, or null"
     )

@@ -18,6 +18,9 @@ are about another organ than the field's:
   2,5 cm in de milt"); a name within three words after a negation ("geen vergrote
   klieren") does not count, and an amount with no organ named near it is left alone.
 
+When the re-asks are used up, a list entry holding such a size is left out (it is that
+organ's finding: ``reading.drop_unreadable_entries``); a top-level field becomes null.
+
 Only size fields (``distances.is_size_field``) are checked: a distance or a volume may be
 named after a landmark or another organ.
 """
@@ -27,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .amounts import AmountError, places_of
+from .amounts import OtherFindingsAmount, places_of
 from .distances import is_size_field
 from .task.spec import FieldSpec
 
@@ -139,7 +142,7 @@ def check_not_another_organ(
     if not places or any(organ is None or organ in own for organ in about):
         return
     quote = " ".join(sentence_around(text, *places[0].span).split())
-    raise AmountError(
+    raise OtherFindingsAmount(
         f'{shown!r} is written about the {about[0]} ("{quote}"), not the '
         f"{' / '.join(sorted(own))} this field is about: give the size this field asks for "
         "as the report writes it, or null"

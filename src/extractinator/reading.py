@@ -13,6 +13,7 @@ from .absent_subjects import check_not_denied
 from .align import align_spans
 from .amounts import (
     AmountError,
+    OtherFindingsAmount,
     ParsedAmount,
     amounts_in,
     convertible,
@@ -120,8 +121,10 @@ def read_amounts(
 def drop_unreadable_entries(task: Task, output: dict[str, Any], text: str) -> list[str]:
     """When the re-asks are used up: remove from ``output`` (in place) every list entry that
     holds an amount which cannot be read and whose field does not allow null (an entry the
-    model made up: "size": "none"), so that one entry does not fail the case. Returns one
-    note per removed entry, its path as answered and why."""
+    model made up: "size": "none"), so that one entry does not fail the case, and every
+    entry whose amount the report writes only of another finding (another organ's, one the
+    task does not count: the entry is that finding). Returns one note per removed entry, its
+    path as answered and why."""
     notes: list[str] = []
 
     def prune(prefix: str, spec: FieldSpec, value: Any, around: tuple[str | None, ...]) -> None:
@@ -157,11 +160,14 @@ def _unreadable(
             why = _unreadable(sub_spec, value.get(sub), text, (spec.description, *around))
             if why is not None:
                 return f"{sub}: {why}"
-    elif spec.is_amount and not spec.nullable:
+    elif spec.is_amount:
         try:
             read_amount(value, spec, text, around=around)
+        except OtherFindingsAmount as e:
+            return str(e)  # the entry is that other finding, null or not
         except AmountError as e:
-            return str(e)
+            if not spec.nullable:
+                return str(e)
     return None
 
 
