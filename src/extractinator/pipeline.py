@@ -183,7 +183,7 @@ def _read_note(amounts: dict[str, AmountReading], dropped: list[str], sep: str =
     if nulled:
         notes.append("amounts not readable as written, set to null: " + ", ".join(nulled))
     if dropped:
-        notes.append("list entries left out, for an amount: " + "; ".join(dropped))
+        notes.append("list entries left out for one of their amounts: " + "; ".join(dropped))
     return sep + "; ".join(notes) if notes else ""
 
 
