@@ -82,6 +82,8 @@ def at(text, words):
         # nothing named near it: the last clause's organ does not reach over the comma
         ("Cyste van 12 mm in segment 7, milt normaal.", "12 mm", None),
         ("Geen vergrote klieren, nodus 6 mm.", "6 mm", None),  # a denied organ
+        # a negation reaches no further than its clause
+        ("Lever zonder afwijkingen, milt met een cyste van 2 cm.", "2 cm", "spleen"),
         ("Milt normaal.\nCyste van 12 mm.", "12 mm", None),  # another sentence
         ("Laesie 11 mm op mammografie.", "11 mm", None),  # mammografie is not "mamma"
     ],

@@ -81,7 +81,10 @@ _DENIES = re.compile(
 )
 _MAX_SUBJECT = 2  # a description naming more organs gives examples, not a subject
 _CLAUSE_END = re.compile(r"[,.;]\s|\n")
-_NEGATION = re.compile(r"\b(?:geen|zonder|niet|no|not|without)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
+# a negation and up to two words after it in the same clause, right before an organ's name
+_NEGATION = re.compile(
+    r"\b(?:geen|zonder|niet|no|not|without)\s+(?:[^\W\d_]+\s+){0,2}$", re.IGNORECASE
+)
 
 
 def organs_in(text: str) -> set[str]:
