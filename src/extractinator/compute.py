@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from .absence import apply_absence
 from .records import Record, RecordError, option_key
 from .summaries import apply_summaries
 from .task.expressions import ComputeError, check_result, evaluate, names_used
@@ -105,8 +106,10 @@ def finish_computed(
     probabilities of computed yes/no and enum fields (from the facts' option
     probabilities, else from the samples' votes). Summary amounts are set from their
     findings first (summaries.py). An expression that fails makes the record failed with
-    a ``compute_error`` naming the field."""
+    a ``compute_error`` naming the field. A finding's fields are set to what their
+    descriptions say when the task's presence field is false (absence.py)."""
     apply_summaries(record, task)
+    apply_absence(record, task)
     if not record.ok or record.output is None or not task.computed_fields():
         return
     try:
