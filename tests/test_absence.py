@@ -58,6 +58,14 @@ def test_the_dependent_fields_and_their_presence_field():
         Absent("side", "nodule_present", "none"),
         Absent("nodule_type", "nodule_present", None),
     )
+    # a boolean may depend on another, never on itself
+    more = CT.model_copy(deep=True)
+    more.fields["calcified"] = more.fields["nodule_present"].model_copy(
+        update={"description": "Whether a nodule is calcified; false if no nodule."}
+    )
+    more.fields["nodule_present"].description = "Whether a nodule is present; false if none."
+    assert Absent("calcified", "nodule_present", False) in absent_values(more)
+    assert "nodule_present" not in {a.field for a in absent_values(more)}
     # a value the field does not allow ("none" without that option) is no dependent field
     no_none = CT.model_copy(deep=True)
     no_none.fields["side"].values = ["left", "right", "both"]

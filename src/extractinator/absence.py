@@ -8,7 +8,7 @@ is false those fields are set to it, in code:
 - a dependent field is a top-level field whose description says "<value> if no <thing>",
   "<value> if there is no <thing>" or "<value> if none"; the value is "none" (an enum
   option), "null" (a field that may be null), "0" or "false";
-- its presence field is the one top-level boolean whose name has a word for that thing
+- its presence field is the one other top-level boolean whose name has a word for that thing
   (``field_names.same_word``: "nodule_present" for "nodule", "follow_up_advised" for
   "follow-up"); with "if none", the one boolean whose name has "present", "presence" or
   "any";
@@ -18,7 +18,7 @@ is false those fields are set to it, in code:
   against the presence field (on the held-out dev half, twice a follow-up interval was
   right where "follow_up_advised" was wrongly false).
 
-``absent: false`` is not needed: a description without such a clause is never changed.
+A field whose description has no such clause is never changed.
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ def absent_values(task: Task) -> tuple[Absent, ...]:
     booleans = {n: _words(n) for n, s in fields.items() if s.type == "boolean"}
     found = []
     for name, spec in fields.items():
-        if spec.type == "boolean" and name in booleans:
-            continue
+        others = {b: words for b, words in booleans.items() if b != name}
         for m in _IF_NO.finditer(spec.description or ""):
             allowed, value = _value(m.group(1), spec)
             thing = m.group(2)
@@ -81,10 +80,10 @@ def absent_values(task: Task) -> tuple[Absent, ...]:
                 continue
             if thing:
                 presence = [
-                    b for b, words in booleans.items() if any(same_word(w, thing) for w in words)
+                    b for b, words in others.items() if any(same_word(w, thing) for w in words)
                 ]
             else:
-                presence = [b for b, words in booleans.items() if _PRESENCE_WORDS & set(words)]
+                presence = [b for b, words in others.items() if _PRESENCE_WORDS & set(words)]
             if len(presence) == 1:
                 found.append(Absent(name, presence[0], value))
                 break
