@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from extractinator.excluded_findings import not_counted
-from extractinator.reading import read_amounts
+from extractinator.reading import drop_unreadable_entries, read_amounts
 from extractinator.task import Task
 from extractinator.task.spec import FieldSpec
 from extractinator.validate import InvalidOutput
@@ -77,3 +77,33 @@ def test_an_amount_also_written_as_what_counts_is_read(text):
     output = {"largest_nodule_mm": "7 mm"}
     read_amounts(TASK, output, text)
     assert output["largest_nodule_mm"] == 7.0
+
+
+def test_a_list_entry_holding_it_is_left_out_when_the_reasks_are_used_up():
+    task = Task.model_validate(
+        {
+            "name": "ct",
+            "description": "Lung nodules; calcified granulomas do not count.",
+            "fields": {
+                "nodules": {
+                    "type": "list",
+                    "items": {
+                        "type": "object",
+                        "fields": {
+                            "size_mm": {
+                                "type": "number",
+                                "unit": "mm",
+                                "nullable": True,
+                                "description": "Largest diameter",
+                            }
+                        },
+                    },
+                }
+            },
+        }
+    )
+    text = "Verkalkt granuloom van 7 mm. Solide nodus van 5 mm."
+    output = {"nodules": [{"size_mm": "7 mm"}, {"size_mm": "5 mm"}]}
+    notes = drop_unreadable_entries(task, output, text)
+    assert output == {"nodules": [{"size_mm": "5 mm"}]}
+    assert len(notes) == 1 and notes[0].startswith("nodules[0] (size_mm: '7 mm' is written")

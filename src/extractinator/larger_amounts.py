@@ -26,7 +26,7 @@ from .amounts import AmountError, amounts_in, convert, convertible, is_known_uni
 from .clinical_amounts import clinical_sections
 from .distances import is_distance
 from .field_names import MEASURE_WORDS, WORD
-from .organs import organ_of, subject
+from .organs import about_another_organ, subject
 from .records import AmountReading
 from .summaries import summaries_of
 from .task.spec import FieldSpec, Task
@@ -107,8 +107,7 @@ def _larger(unit: str, value: float, text: str, own: frozenset[str]) -> str | No
             continue
         if any(s <= begin < e for s, e in sections) or is_distance(text, a):
             continue
-        organ = organ_of(text, begin, end)
-        if own and organ is not None and organ not in own:
+        if about_another_organ(text, begin, end, own):
             continue
         clause = _clause_before(text, begin)
         if _EARLIER.search(clause) or _THICKNESS.search(clause):

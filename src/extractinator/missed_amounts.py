@@ -31,7 +31,7 @@ from .amounts import ParsedAmount, amounts_in, convertible, is_known_unit, kind_
 from .clinical_amounts import clinical_sections
 from .distances import is_distance, is_size_field
 from .field_names import names, naming_words
-from .organs import organ_of, subject
+from .organs import about_another_organ, subject
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 
@@ -99,11 +99,10 @@ def _may_be_a_size(amount: ParsedAmount, text: str, own: frozenset[str]) -> bool
     """Whether ``amount`` may be the size a field about the organs ``own`` asks for: not in
     the clinical information, not a distance to a landmark, not about another organ."""
     begin, end = amount.span
-    organ = organ_of(text, begin, end)
     return not (
         any(s <= begin < e for s, e in clinical_sections(text))
         or is_distance(text, amount)
-        or (own and organ is not None and organ not in own)
+        or about_another_organ(text, begin, end, own)
     )
 
 

@@ -36,6 +36,7 @@ from .task.spec import FieldSpec
 
 __all__ = [
     "ORGANS",
+    "about_another_organ",
     "check_not_another_organ",
     "organ_of",
     "organs_in",
@@ -131,6 +132,13 @@ def organ_of(text: str, start: int, end: int) -> str | None:
     if earlier:
         return max(earlier)[1]
     return min(named)[1] if named else None
+
+
+def about_another_organ(text: str, start: int, end: int, own: frozenset[str]) -> bool:
+    """Whether the amount at ``start:end`` is about an organ other than ``own`` (False
+    where ``own`` is empty or no organ is named near it)."""
+    organ = organ_of(text, start, end)
+    return bool(own) and organ is not None and organ not in own
 
 
 def check_not_another_organ(
