@@ -120,7 +120,8 @@ def _copy(tmp_path: Path, name: str = "fixture_letter") -> Path:
 @pytest.mark.parametrize(
     "file, old, new, message",
     [
-        ("cases.jsonl", '"split": "test"', '"split": "train"', "split must be dev or test"),
+        ("cases.jsonl", '"split": "test"', '"split": "train"',
+         "split must be one of dev, dev2, test"),
         ("labels.jsonl", '"start": 69, "end": 81', '"start": 68, "end": 80',
          "span 'amoxicilline' is not the text at 68:80"),
         ("labels.jsonl", '"destination": "huis"', '"destination": "thuis"',
@@ -149,6 +150,20 @@ def test_every_case_needs_a_label_line(tmp_path):
         load_heldout_task(folder)
     with pytest.raises(DataError, match="no task 'nope'"):
         load_tasks(FIXTURE, ["nope"])
+
+
+def test_dev2_cases_are_a_split_of_their_own(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "cases.jsonl"
+    text = path.read_text(encoding="utf-8")
+    assert '"split": "dev"' in text
+    path.write_text(text.replace('"split": "dev"', '"split": "dev2"', 1), encoding="utf-8")
+    task = load_heldout_task(folder)
+    moved = [c.id for c in task.split_cases("dev2")]
+    assert len(moved) == 1
+    assert moved[0] not in [c.id for c in task.split_cases("dev")]
+    assert moved[0] not in [c.id for c in task.split_cases("test")]
+    assert moved[0] in [c.id for c in task.split_cases("all")]
 
 
 # ------------------------------------------------------------------------------ scoring

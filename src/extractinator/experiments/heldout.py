@@ -3,13 +3,14 @@
 A benchmark root holds one folder per task::
 
     <root>/<task>/task.yaml      the task file, written plainly as a user would
-    <root>/<task>/cases.jsonl    {"id": ..., "split": "dev" | "test", "text": ...} per case
+    <root>/<task>/cases.jsonl    {"id": ..., "split": "dev" | "dev2" | "test", "text": ...}
     <root>/<task>/labels.jsonl   {"id": ..., "<field>": value, ...} per case, every field
     <root>/<task>/meta.yaml      kinds: {<field>: boolean|enum|amount|number|integer|string|
                                  list|spans}, about: what the reports are and their traps
 
-The **dev** split is for looking at errors and choosing defaults; the **test** split is only
-reported, never used to choose anything. Each task runs through the ordinary runner into a
+The **dev** split is for looking at errors and choosing defaults (**dev2**: more dev cases,
+written later by other hands once dev no longer showed what was missing); the **test** split
+is only reported, never used to choose anything. Each task runs through the ordinary runner into a
 run directory of its own (``<out>/<task>/``, resumable; running ``--split all`` after
 ``--split dev`` only runs the test cases). Scoring is in :mod:`.heldout_scoring`.
 """
@@ -33,8 +34,9 @@ from ..runner import RunTotals, run_cases
 from ..task import load_task
 from ..task.spec import FieldSpec, Task
 
-Split = Literal["dev", "test", "all"]
-SPLITS: tuple[str, ...] = ("dev", "test", "all")
+Split = Literal["dev", "dev2", "test", "all"]
+CASE_SPLITS: tuple[str, ...] = ("dev", "dev2", "test")
+SPLITS: tuple[str, ...] = (*CASE_SPLITS, "all")
 # field kinds in table order; "object" only for object fields (meta.yaml does not name it)
 KINDS: tuple[str, ...] = (
     "boolean",
@@ -64,7 +66,7 @@ class HeldoutTask:
     folder: Path
     task: Task
     cases: list[Case]  # every case, in file order
-    splits: dict[str, str]  # case id -> dev | test
+    splits: dict[str, str]  # case id -> dev | dev2 | test
     labels: dict[str, dict[str, Any]]  # case id -> field -> parsed label
     kinds: dict[str, str]  # field -> kind
     about: str | None = None
@@ -163,8 +165,10 @@ def _read_cases(path: Path) -> tuple[list[Case], dict[str, str]]:
             raise DataError(f"{path}: {where}: `id` must be a non-empty string")
         if case_id in splits:
             raise DataError(f"{path}: {where}: duplicate id {case_id!r}")
-        if split not in ("dev", "test"):
-            raise DataError(f"{path}: {where}: id {case_id!r}: split must be dev or test")
+        if split not in CASE_SPLITS:
+            raise DataError(
+                f"{path}: {where}: id {case_id!r}: split must be one of {', '.join(CASE_SPLITS)}"
+            )
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{path}: {where}: id {case_id!r}: empty `text`")
         cases.append(Case(id=case_id, row=row, text=text))

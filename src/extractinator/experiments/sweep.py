@@ -59,6 +59,7 @@ from ..config import (
 from ..config import engine_config as make_engine_config
 from ..config import run_config as make_run_config
 from ..errors import ConfigError
+from .heldout import Split
 
 _Strict = ConfigDict(extra="forbid")
 
@@ -104,7 +105,7 @@ class HeldoutBenchmark(BaseModel):
     model_config = _Strict
     heldout: Path  # the root folder of task folders
     tasks: list[str] | None = None  # default: every task folder
-    split: Literal["dev", "test", "all"] = "dev"
+    split: Split = "dev"
     limit: int | None = Field(default=None, ge=1)  # first N cases of the split per task
 
     @property
