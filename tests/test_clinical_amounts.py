@@ -8,11 +8,12 @@ import json
 
 import pytest
 
-from extractinator.clinical_amounts import clinical_sections
+from extractinator.clinical_amounts import clinical_sections, is_about_this_examination
 from extractinator.config import GenerationConfig
 from extractinator.pipeline import CompiledTask, extract_case
 from extractinator.reading import read_amounts
 from extractinator.task import Task
+from extractinator.task.spec import FieldSpec
 from extractinator.validate import InvalidOutput
 
 from fakes import FakeEngine
@@ -46,6 +47,7 @@ BIOPSY = (
         ("Indicatie:\nPijn.\nEcho 12 mm.\n\nBevindingen: 8 mm.", "Echo 12 mm", "8 mm"),
         ("Vraagstelling:\nPijn, 12 mm.\nVerslag: 8 mm.", "12 mm", "8 mm"),  # next heading
         ("Clinical information: lump, 2 cm.\nFindings: 9 mm.", "2 cm", "9 mm"),
+        ("Biopten: carcinoom.\nKliniek: laesie 1,3 cm op echo.", "1,3 cm", "carcinoom"),
     ],
 )
 def test_the_clinical_information_is_its_headings_line_or_paragraph(text, inside, outside):
@@ -114,3 +116,16 @@ def test_a_task_about_this_examination_checks_its_fields_even_when_they_do_not_s
     output = {"interval_months": "2 jaar"}
     read_amounts(general, output, text)
     assert output["interval_months"] == 24.0
+
+
+@pytest.mark.parametrize(
+    ("description", "about"),
+    [
+        ("From this pathology report of a colorectal resection specimen.", True),
+        ("Largest diameter of the tumour in the specimens.", True),
+        ("From this chest CT report.", False),
+    ],
+)
+def test_a_specimen_is_this_examination(description, about):
+    spec = FieldSpec(type="number", unit="mm", nullable=True, description="Distance to the CRM")
+    assert is_about_this_examination(spec, (description,)) is about

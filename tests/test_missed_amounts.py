@@ -131,6 +131,31 @@ def test_no_doubt_where_the_name_does_not_point_at_one_amount(text):
     assert [d.split('"')[1] for d in named(text)] == []
 
 
+def test_one_margin_written_in_two_units_is_one_amount():
+    text = "Kleinste afstand tumor tot CRM 0,3 cm. Conclusie: pT3 N1b, CRM 3 mm, R0."
+    assert named(text)[0].startswith(
+        '"circumferential_margin_mm" is null, but the report writes "CRM 0,3 cm".'
+    )
+    assert [d.split('"')[1] for d in named("CRM 0,3 cm. Conclusie: CRM 4 mm.")] == []
+
+
+def test_an_answer_from_the_clinical_information_is_doubted_where_the_report_names_another():
+    text = (
+        "Klinische gegevens: rectumcarcinoom, MRI: afstand tot MRF 1 mm. Primaire TME.\n"
+        "Microscopie: doorgroei in het mesorectum. Conclusie: pT3 N0, CRM 1,5 mm, R0."
+    )
+    assert named(text, circumferential_margin_mm="1 mm") == [
+        '"circumferential_margin_mm" is "1 mm", written in the clinical information, but the '
+        'report itself writes "CRM 1,5 mm". If that is what "circumferential_margin_mm" asks '
+        "for, give it as written; if not, keep your answer."
+    ]
+    assert named(text, circumferential_margin_mm="1,5 mm") == []  # the report's own
+    same = text.replace("CRM 1,5 mm", "CRM 1 mm")
+    assert named(same, circumferential_margin_mm="1 mm") == []  # the same value again
+    unnamed = text.replace("CRM 1,5 mm", "marge 1,5 mm")
+    assert named(unnamed, circumferential_margin_mm="1 mm") == []  # not named by the field
+
+
 def answer(pack_years):
     return json.dumps({**NULLS, "pack_years": pack_years})
 

@@ -86,6 +86,11 @@ def at(text, words):
         ("Lever zonder afwijkingen, milt met een cyste van 2 cm.", "2 cm", "spleen"),
         ("Milt normaal.\nCyste van 12 mm.", "12 mm", None),  # another sentence
         ("Laesie 11 mm op mammografie.", "11 mm", None),  # mammografie is not "mamma"
+        # none named in its sentence: the organ its line's heading, or the last one, names
+        ("Colon sigmoideum: wandverdikking. Pericolisch abces van 4,2 cm.", "4,2 cm", "bowel"),
+        ("Lever:\nIn segment 7 een laesie van 12 mm.", "12 mm", "liver"),
+        ("Lever:\nnormaal.\nConclusie:\nAbces van 4 cm.", "4 cm", None),  # not an organ's
+        ("- Aorta: infrarenaal AAA max 4,3 cm.", "4,3 cm", "aorta"),
     ],
 )
 def test_the_organ_an_amount_is_about(text, amount, organ):
@@ -140,6 +145,14 @@ def test_when_the_reasks_are_used_up_an_entry_holding_it_is_left_out_and_said_so
     assert record.status == "ok"
     assert record.output["lesions"] == [{"size_mm": 12.0, "distance_mm": None}]
     assert "lesions[1]" in record.repaired and "lymph node" in record.repaired
+
+
+def test_a_size_written_again_without_an_organ_is_still_the_other_organs():
+    text = "Aorta: AAA max 4,3 cm. Lever: twee hemangiomen.\nConclusie: AAA 4,3 cm, toename."
+    with pytest.raises(InvalidOutput, match="written about the aorta"):
+        read_amounts(LIVER, {"largest_lesion_mm": "4,3 cm", "lesions": []}, text)
+    own = "Aorta: AAA max 4,3 cm. Lever: hemangioom van 4,3 cm.\nConclusie: 4,3 cm."
+    read_amounts(LIVER, {"largest_lesion_mm": "4,3 cm", "lesions": []}, own)  # also its own
 
 
 def test_own_organ_other_fields_and_tasks_about_no_organ_are_left_alone():

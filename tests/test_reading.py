@@ -399,3 +399,20 @@ def test_the_reports_amount_with_its_unit_in_other_words_is_read_as_that_amount(
 def test_an_amount_in_other_words_that_is_not_the_reports_is_refused(written, text):
     with pytest.raises(InvalidOutput, match="not in the report as written"):
         read_amounts(INTERVAL, {"interval_months": written}, text)
+
+
+def test_a_copy_the_report_writes_twice_stands_where_the_field_names_it():
+    out = {"er": "0%", "pr": "0%"}
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "description": "d",
+            "fields": {f: {"type": "number", "unit": "%", "nullable": True} for f in out},
+        }
+    )
+    text = "Immunohistochemie: ER 0%, PR 0%, HER2 score 0."
+    readings = read_amounts(task, out, text)
+    assert out == {"er": 0.0, "pr": 0.0}
+    assert text[readings["pr"].start : readings["pr"].end] == "0%"
+    assert readings["pr"].start == text.index("PR 0%") + 3
+    assert readings["er"].start == text.index("ER 0%") + 3

@@ -71,10 +71,18 @@ def test_a_later_value_without_the_label_counts_after_a_word_for_a_repeat():
         "Hb 5,1 mmol/l (ref 7,5 mmol/l), kalium 3,9 mmol/l.",  # a reference value
         "Hb 5,1 mmol/l (7,5-10,0 mmol/l).",  # a reference range
         "Hb 5,1 mmol/l; later Hb 5,9 g/dl.",  # another kind of quantity
+        # "naar" is not a test's name, and the later value is named as another field's
+        "Hb gedaald van 6,0 naar 5,1 mmol/l en het kalium gestegen van 4,5 naar 5,6 mmol/l.",
     ],
 )
 def test_other_tests_and_reference_values_are_not_later_results(text):
     assert doubted(text, hb="5,1 mmol/l") == []
+
+
+def test_a_flag_is_not_the_name_of_a_test():
+    """Pre and post columns: the next row's value after its flag is not a later Hb."""
+    text = "Hb      9,9 mmol/l (H)   10,1 mmol/l (H)\nKalium  6,1 mmol/l (H)   3,9 mmol/l"
+    assert doubted(text, hb="10,1 mmol/l") == []
 
 
 def test_without_most_recent_in_the_task_nothing_is_doubted():

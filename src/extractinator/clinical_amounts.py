@@ -3,14 +3,14 @@ with what the requester wrote ("Klinisch: verdachte laesie mamma rechts, 1,7 cm 
 and a small model copies that size as "the largest diameter of the invasive tumour in the
 specimen" of a biopsy that measured none; told so in a second look, it kept the size (3 of
 3 on the held-out dev half). So when a field's description, a list's around it or the
-task's ties it to this examination ("this scan", "this examination", "the specimen",
+task's ties it to this examination ("this scan", "this examination", "specimen",
 "the current examination", "the follow-up the report advises now", "dit onderzoek", "het
 preparaat") and its amount is written only in the clinical information, it is re-asked
 with the reason, then null (an earlier report's advice, "Op de MRI van 2022 werd een
 herhaling na 2 jaar geadviseerd", is not the advice of this one).
 
 The clinical information is a section under a heading such as "Klinische gegevens",
-"Klinisch", "Kl.", "Indicatie", "Vraagstelling", "Anamnese", "Clinical information" or
+"Klinisch", "Kl.", "Kliniek", "Indicatie", "Vraagstelling", "Anamnese", "Clinical information" or
 "Indication": the rest of the heading's line, or, for a heading alone on its line, the
 lines up to the next blank line or heading.
 """
@@ -26,13 +26,13 @@ __all__ = ["check_not_clinical_information", "clinical_sections", "is_about_this
 
 _HEADING = re.compile(
     r"^[ \t]*(?:klinische\s+(?:gegevens|informatie|vraagstelling)|kl\.?\s*gegevens|klinisch|kl\.?"
-    r"|indicatie|vraagstelling|anamnese|clinical\s+(?:information|details|history)"
+    r"|kliniek|indicatie|vraagstelling|anamnese|clinical\s+(?:information|details|history)"
     r"|indication|history)[ \t]*:",
     re.IGNORECASE | re.MULTILINE,
 )
 _ANY_HEADING = re.compile(r"^[ \t]*[^\W\d_][\w .()/-]{0,40}:", re.MULTILINE)
 _THIS_EXAMINATION = re.compile(
-    r"\bthis (?:scan|examination|exam|study|specimen|film)\b|\bthe specimen\b"
+    r"\bthis (?:scan|examination|exam|study|film)\b|\bspecimens?\b"
     r"|\bcurrent (?:scan|examination|exam|study|film)\b|\bthe examination described\b"
     r"|\b(?:advises|advised|recommends|recommended) now\b"
     r"|\bdit onderzoek\b|\bhet preparaat\b|\bhuidige onderzoek\b",

@@ -20,14 +20,29 @@ A size field answered null because its copy was refused (a distance, another org
 size: see ``reading``) is doubted too, where the report writes exactly one length that
 may be the size: not in the clinical information, not a distance to a landmark, not about
 another organ (``organs``). The model tried to give a size, so the report has one to
-give; "4 cm van de tepel" refused, "een laesie van 0,8 cm" is shown."""
+give; "4 cm van de tepel" refused, "een laesie van 0,8 cm" is shown.
+
+An answer copied from the clinical information ("afstand tot MRF 1 mm" on the MRI before
+the operation) is doubted where the report itself, outside it, names the field before one
+amount of another value ("CRM 1,5 mm"). Amounts are compared in the field's unit, reduced
+by its ``pick``: "0,3 cm" and "CRM 3 mm" are one margin."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from typing import Any
 
-from .amounts import ParsedAmount, amounts_in, convertible, is_known_unit, kind_of
+from .amounts import (
+    AmountError,
+    ParsedAmount,
+    amounts_in,
+    convert,
+    convertible,
+    is_known_unit,
+    kind_of,
+    pick_value,
+)
 from .clinical_amounts import clinical_sections
 from .distances import is_distance, is_size_field
 from .field_names import names, naming_words
@@ -53,20 +68,22 @@ def missed_amount_doubts(
             continue
         reading = readings.get(name)
         bare = reading is not None and reading.value is not None and reading.unit_from == "field"
-        if output.get(name) is not None and not bare:
-            continue
         kind = kind_of(spec.unit or "")
         of_kind = [
             a
             for a in amounts_in(text)
             if a.written_unit and convertible(a.written_unit, spec.unit or "")
         ]
-        found = _one(of_kind, text) if kind != _LENGTH and kinds[kind] == 1 else None
+        if output.get(name) is not None and reading is not None and not bare:
+            doubts += _from_clinical_information(name, spec, reading, of_kind, text)
+        if output.get(name) is not None and not bare:
+            continue
+        found = _one(of_kind, spec, text) if kind != _LENGTH and kinds[kind] == 1 else None
         if found is None and not bare:
             found = _named(name, spec, of_kind, text)
         if found is None and reading is not None and reading.problem and is_size_field(spec):
             own = subject([spec.description, task.description])
-            found = _one([a for a in of_kind if _may_be_a_size(a, text, own)], text)
+            found = _one([a for a in of_kind if _may_be_a_size(a, text, own)], spec, text)
         if found is None:
             continue
         written, numbers = found
@@ -86,13 +103,55 @@ def missed_amount_doubts(
     return doubts
 
 
-def _one(amounts: list[ParsedAmount], text: str) -> tuple[str, tuple[float, ...]] | None:
-    """The words and numbers of the one amount in ``amounts`` (maybe written more than
-    once), or None for none or several."""
-    found = {text[a.span[0] : a.span[1]]: tuple(a.numbers) for a in amounts}
-    if len(set(found.values())) != 1:
+def _value(amount: ParsedAmount, spec: FieldSpec) -> float | None:
+    """``amount`` in the field's unit, reduced by its ``pick`` ("0,3 cm" and "3 mm" are one
+    margin; "11 x 8 x 7 mm" and "11 mm" one size); None where it does not convert."""
+    try:
+        return convert(
+            pick_value(amount.numbers, spec.pick_rule), amount.written_unit or "", spec.unit or ""
+        )
+    except AmountError:
         return None
-    return next(iter(found.items()))
+
+
+def _one(
+    amounts: list[ParsedAmount], spec: FieldSpec, text: str
+) -> tuple[str, tuple[float, ...]] | None:
+    """The words and numbers of the one amount in ``amounts`` (maybe written more than
+    once, in other units or with more dimensions), or None for none or several."""
+    found = {text[a.span[0] : a.span[1]]: a for a in amounts}
+    if len({_value(a, spec) for a in found.values()}) != 1:
+        return None
+    written, amount = next(iter(found.items()))
+    return written, tuple(amount.numbers)
+
+
+def _from_clinical_information(
+    name: str, spec: FieldSpec, reading: AmountReading, amounts: list[ParsedAmount], text: str
+) -> list[str]:
+    """The doubt about an answer copied from the clinical information ("afstand tot MRF
+    1 mm" on an earlier MRI) where the report itself, outside it, names the field before
+    one amount of another value ("CRM 1,5 mm")."""
+    sections = clinical_sections(text)
+    if reading.start is None or not _inside(reading.start, sections):
+        return []
+    outside = [a for a in amounts if not _inside(a.span[0], sections)]
+    found = _named(name, spec, outside, text)
+    if found is None or reading.value is None:
+        return []
+    written, numbers = found
+    value = next(_value(a, spec) for a in outside if tuple(a.numbers) == numbers)
+    if value is None or math.isclose(value, reading.value):
+        return []
+    return [
+        f'"{name}" is "{reading.text}", written in the clinical information, but the report '
+        f'itself writes "{written}". If that is what "{name}" asks for, give it as written; '
+        "if not, keep your answer."
+    ]
+
+
+def _inside(at: int, sections: list[tuple[int, int]]) -> bool:
+    return any(s <= at < e for s, e in sections)
 
 
 def _may_be_a_size(amount: ParsedAmount, text: str, own: frozenset[str]) -> bool:
@@ -100,7 +159,7 @@ def _may_be_a_size(amount: ParsedAmount, text: str, own: frozenset[str]) -> bool
     the clinical information, not a distance to a landmark, not about another organ."""
     begin, end = amount.span
     return not (
-        any(s <= begin < e for s, e in clinical_sections(text))
+        _inside(begin, clinical_sections(text))
         or is_distance(text, amount)
         or about_another_organ(text, begin, end, own)
     )
@@ -112,15 +171,14 @@ def _named(
     """The words (from the naming word on) and numbers of the one amount of ``amounts``
     that the report names by a word of the field (``field_names``), or None."""
     labels = naming_words(name, spec)
-    found: dict[tuple[float, ...], str] = {}
+    found: dict[float | None, tuple[str, tuple[float, ...]]] = {}
     for a in amounts:
         at = names(text, a.span[0], labels)
         if at is not None:
-            found.setdefault(tuple(a.numbers), text[at : a.span[1]])
+            found.setdefault(_value(a, spec), (text[at : a.span[1]], tuple(a.numbers)))
     if len(found) != 1:
         return None
-    numbers, written = next(iter(found.items()))
-    return written, numbers
+    return next(iter(found.values()))
 
 
 def _known(spec: FieldSpec) -> bool:

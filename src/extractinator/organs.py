@@ -2,8 +2,8 @@
 ("Milt: bekende cyste van 2,5 cm"; "Axillair rechts meerdere vergrote klieren, grootste
 2,1 cm"; "Linker ureter: concrement van 5 mm"), and a small model copies such a size for
 a field about the liver's lesions. So a size copied for a field about one organ is
-re-asked with the reason, then null, where the report writes it only in sentences that
-are about another organ than the field's:
+re-asked with the reason, then null, where the report writes it about another organ than
+the field's, and never about the field's:
 
 - the field's organs are those its description names, else those of the nearest list or
   object around it that names one, else the task's description ("Only lesions in the
@@ -16,7 +16,12 @@ are about another organ than the field's:
 - an amount is about the organ named last before it in its sentence (between full stops,
   semicolons or line ends), else the first named after it in its clause ("een cyste van
   2,5 cm in de milt"); a name within three words after a negation ("geen vergrote
-  klieren") does not count, and an amount with no organ named near it is left alone.
+  klieren") does not count; with none named in its sentence, the organ a heading at the
+  start of its line, or of the last heading line before it, names ("Colon sigmoideum:
+  ... Pericolisch een abces van 4,2 cm"; "Lever:" on a line of its own);
+- an amount written more than once (findings and conclusion) is about another organ
+  where one place is and no place is about the field's organ ("Aorta: AAA max 4,3 cm"
+  ... "Concl: AAA 4,3 cm"); an amount with no organ named near it is left alone.
 
 When the re-asks are used up, a list entry holding such a size is left out (it is that
 organ's finding: ``reading.drop_unreadable_entries``); a top-level field becomes null.
@@ -67,7 +72,7 @@ ORGANS: dict[str, str] = {
     "thyroid": r"schildklier|thyr",
     "bone": r"skelet|bone|ossa|wervel|vertebra|bot\b|bot(?:meta|laes|scan)",
     "heart": r"hart\b|hartschaduw|cardi|heart|pericard",
-    "aorta": r"aort",
+    "aorta": r"aort|AAA\b",
     "stomach": r"maag|gastr|stomach",
     "bowel": r"colon|sigm|rect|darm|bowel|caec|coecum|append",
     "uterus": r"uter",
@@ -82,6 +87,8 @@ _DENIES = re.compile(
 )
 _MAX_SUBJECT = 2  # a description naming more organs gives examples, not a subject
 _CLAUSE_END = re.compile(r"[,.;]\s|\n")
+# a short heading at the start of a line: "Lever:", "- Colon sigmoideum:", "Nieren/blaas:"
+_HEADING = re.compile(r"^[ \t]*(?:[-*•][ \t]*)?([^\W\d_][^\n:.;]{0,40}):", re.MULTILINE)
 # a negation and up to two words after it in the same clause, right before an organ's name
 _NEGATION = re.compile(
     r"\b(?:geen|zonder|niet|no|not|without)\s+(?:[^\W\d_]+\s+){0,2}$", re.IGNORECASE
@@ -116,8 +123,9 @@ def sentence_around(text: str, start: int, end: int) -> str:
 
 def organ_of(text: str, start: int, end: int) -> str | None:
     """The organ the amount at ``start:end`` is about: the one named last before it in its
-    sentence, else the first named after it in its clause; a name within three words
-    after a negation ("geen vergrote klieren") does not count. None where none is named."""
+    sentence, else the first named after it in its clause (a name within three words after
+    a negation, "geen vergrote klieren", does not count), else the first the heading it
+    stands under names. None where none is named."""
     before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
     begin = before[-1] if before else 0
     clause_end = _CLAUSE_END.search(text, end)
@@ -131,6 +139,17 @@ def organ_of(text: str, start: int, end: int) -> str | None:
     earlier = [found for found in named if found[0] < start]
     if earlier:
         return max(earlier)[1]
+    return min(named)[1] if named else _heading_organ(text, start)
+
+
+def _heading_organ(text: str, start: int) -> str | None:
+    """The first organ named by the last heading ("Lever:", "- Colon sigmoideum:") at the
+    start of a line before ``start``, or None."""
+    headings = list(_HEADING.finditer(text, 0, start))
+    if not headings:
+        return None
+    heading = headings[-1].group(1)
+    named = [(m.start(), name) for name, p in _PATTERNS.items() for m in p.finditer(heading)]
     return min(named)[1] if named else None
 
 
@@ -145,16 +164,19 @@ def check_not_another_organ(
     own: frozenset[str], spec: FieldSpec, numbers: list[float], text: str, shown: str
 ) -> None:
     """Raise the re-ask when the size read as ``numbers`` for a field about the organs
-    ``own`` stands in the report only in sentences about another organ."""
+    ``own`` stands in the report in a sentence about another organ and in none about
+    its own (places that name no organ aside)."""
     if not own or not text or not numbers or not is_size_field(spec):
         return
     places = places_of(numbers, spec.unit or "", text)
     about = [organ_of(text, *place.span) for place in places]
-    if not places or any(organ is None or organ in own for organ in about):
+    other = [(o, p) for o, p in zip(about, places, strict=True) if o is not None]
+    if not other or any(organ in own for organ, _ in other):
         return
-    quote = " ".join(sentence_around(text, *places[0].span).split())
+    organ, place = other[0]
+    quote = " ".join(sentence_around(text, *place.span).split())
     raise OtherFindingsAmount(
-        f'{shown!r} is written about the {about[0]} ("{quote}"), not the '
+        f'{shown!r} is written about the {organ} ("{quote}"), not the '
         f"{' / '.join(sorted(own))} this field is about: give the size this field asks for "
         "as the report writes it, or null"
     )

@@ -235,6 +235,8 @@ def read_amount(
     check_not_denied(spec, text, shown)
     _check_range(spec, value, shown)
     if at is None and text and not is_json_number:
+        at = _place_named(parsed, spec, text, name)
+    if at is None and text and not is_json_number:
         grounded = align_spans(text, [(shown, "amount")])[0]
         at = (grounded.start, grounded.end) if grounded.start is not None else None
     return AmountReading(
@@ -265,6 +267,24 @@ def _same_in_other_words(parsed: ParsedAmount, text: str) -> ParsedAmount | None
     if not found or any(normalise_unit(a.written_unit or "") != unit for a in found):
         return None
     return found[0]
+
+
+def _place_named(
+    parsed: ParsedAmount, spec: FieldSpec, text: str, name: str
+) -> tuple[int, int] | None:
+    """Where the report writes the copy ``parsed`` (numbers and unit) named by the field,
+    when it writes it more than once ("0%" for ``pr_percent`` in "ER 0%, PR 0%": the
+    second); None when it writes it once or no place is named by the field."""
+    unit = normalise_unit(parsed.written_unit or "")
+    places = [
+        a
+        for a in amounts_in(text)
+        if a.numbers == parsed.numbers and normalise_unit(a.written_unit or "") == unit
+    ]
+    if len(places) < 2:
+        return None
+    labels = field_labels(name, spec)
+    return next((a.span for a in places if label_before(text, a.span[0]) in labels), None)
 
 
 def _shared_units(units: list[str | None]) -> list[str | None]:

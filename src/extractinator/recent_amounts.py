@@ -7,9 +7,12 @@ later result once, where the report writes one that can hardly be another test's
 - of the same kind of quantity as the field, a single value (not a range), not a
   reference value ("ref", "norm", or inside brackets that open right before it);
 - written after the copied amount and either preceded by the same label (the word right
-  before the copied amount: "Hb", "K", "kalium"), or with a word for a repeat between the
-  two ("herhaald", "controle", "repeat", "later", "daarna"); of several, the last with the
-  same label, else the first after such a word.
+  before the copied amount: "Hb", "K", "kalium"; not a flag such as "H", "L" or "(H)" or
+  a word such as "naar", "van", "tot" that any value may follow), or with a word for a
+  repeat between the two ("herhaald", "controle", "repeat", "later", "daarna"); of
+  several, the last with the same label, else the first after such a word;
+- not named in the clause before it as another amount field's ("van 104 naar 139 µmol/l"
+  after "kreatinine" is not a later potassium).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import re
 from typing import Any
 
 from .amounts import amounts_in, convertible, is_known_unit, label_before, with_label
+from .field_names import names, naming_words, same_word
 from .records import AmountReading
 from .task.spec import Task
 
@@ -29,9 +33,24 @@ _MOST_RECENT = re.compile(
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(r"(?:ref\w*|norm\w*)[\s:.]*$|\(\s*$", re.IGNORECASE)
+# flags and linking words right before a value: not the name of a test
+_NOT_LABELS = {"h", "l", "hh", "ll", "n", "naar", "van", "tot", "to", "from", "en", "and", "of"}
 _REPEAT = re.compile(
     r"\b(?:herhaal\w*|herhaling|controle|repeat\w*|later|daarna|nadien)\b", re.IGNORECASE
 )
+
+
+def _other_fields_words(task: Task, name: str) -> set[str]:
+    """The words that name the task's other amount fields and not field ``name``."""
+    fields = task.answer_fields()
+    own = naming_words(name, fields[name])
+    return {
+        w
+        for other, spec in fields.items()
+        if other != name and spec.is_amount
+        for w in naming_words(other, spec)
+        if not any(same_word(w, o) for o in own)
+    }
 
 
 def asks_most_recent(task: Task, name: str) -> bool:
@@ -62,6 +81,9 @@ def recent_amount_doubts(
         ):
             continue
         label = label_before(text, reading.start)
+        if label in _NOT_LABELS:
+            label = None
+        others = _other_fields_words(task, name)
         same: list[str] = []
         repeated: list[str] = []
         for later in amounts_in(text):
@@ -71,6 +93,8 @@ def recent_amount_doubts(
             if not convertible(later.written_unit, spec.unit):
                 continue
             if _REFERENCE.search(text[max(0, begin - 20) : begin]):
+                continue
+            if names(text, begin, others) is not None:
                 continue
             if label is not None and label_before(text, begin) == label:
                 same.append(with_label(text, begin, end))
