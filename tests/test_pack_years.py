@@ -43,6 +43,9 @@ LETTER = (
         ("Rookt al 30 jaar 20 sigaretten per dag.", 30.0),  # 20 cigarettes make a pack
         ("61-jarige. Rookte van haar 20e tot haar 60e een half pakje per dag.", 20.0),
         ("Voorheen 1 pakje per dag gedurende 20 jaar, gestopt in 2015.", 20.0),
+        ("Rookte 25 jaar lang 2 pakjes per dag, gestopt in 2012.", 50.0),  # years first
+        ("Zij rookt 10 sigaretten per dag, sinds 15 jaar.", 7.5),  # "sinds N jaar"
+        ("Rookte vanaf zijn 16e tot zijn 56e ongeveer 20 sigaretten per dag.", 40.0),
         ("Rookt shag, ongeveer 10 per dag.", None),  # no unit a day, no years
         ("Rookt 15 sigaretten per dag.", None),  # no years
         # since an age, but stopped: the years run to the stop, which is not written
@@ -54,11 +57,20 @@ def test_the_pack_years_a_sentence_implies(text, expected):
     assert (implied[0] if implied else None) == expected
 
 
-def test_no_hint_where_the_report_writes_pack_years_or_the_answer_is_not_null():
+def test_no_hint_where_the_report_writes_pack_years_or_the_answer_is_the_product():
     assert pack_year_doubts(TASK, {"pack_years": 40.0}, LETTER) == []
     written = "Rookt 1 pakje per dag sinds zijn 18e, 40 pakjaren. Dhr., 58 jaar, hoest."
     assert pack_year_doubts(TASK, {"pack_years": None}, written) == []
+    assert pack_year_doubts(TASK, {"pack_years": 1.0}, written) == []
     assert len(pack_year_doubts(TASK, {"pack_years": None}, LETTER)) == 1
+
+
+def test_another_number_than_the_product_is_doubted_too():
+    assert pack_year_doubts(TASK, {"pack_years": 18.0}, LETTER) == [
+        '"pack_years" is 18, but the report writes "Rookt 1 pakje per dag sinds zijn 18e": '
+        "packs a day times years smoked is 40 pack-years. If that is right, give 40; if not, "
+        "keep it."
+    ]
 
 
 def test_the_model_is_shown_the_product_once_and_its_number_is_read():

@@ -129,6 +129,32 @@ def test_fields_after_a_cut_list_are_asked_for_on_their_own():
     assert rec.completion_tokens > len(cut.split())  # both answers counted
 
 
+SMOKER = Task.model_validate(
+    {
+        "name": "t",
+        "description": "d",
+        "fields": {
+            "meds": {"type": "spans", "labels": ["MEDICATION"], "layout": "pairs"},
+            "pack_years": {"type": "number", "nullable": True, "unit": "pack-years"},
+        },
+    }
+)
+
+
+def test_a_cut_and_joined_answer_is_checked_like_a_whole_one():
+    text = "Dhr. B., 58 jaar, metformine. Rookt 1 pakje per dag sinds zijn 18e."
+    cut = '{"meds": [["metformine", "MEDICATION"], ["metformine", "MEDICATION"], ["metf…'
+    checked = '{"meds": [["metformine", "MEDICATION"]], "pack_years": 40}'
+    engine = FakeEngine([cut, '{"pack_years": null}', checked])
+    rec = asyncio.run(extract_case(CompiledTask(SMOKER), engine, GenerationConfig(), "c1", 0, text))
+    assert rec.status == "ok" and len(engine.requests) == 3
+    assert rec.output["pack_years"] == 40 and "40 pack-years" in rec.extra["checked"][0]
+    turn = engine.requests[2].messages[-2:]
+    assert turn[0].role == "assistant" and '"pack_years": null' in turn[0].content
+    assert turn[1].role == "user" and "Check these values" in turn[1].content
+    assert rec.repaired is None  # the checked answer came whole
+
+
 LETTER = Task.model_validate(
     {
         "name": "t",

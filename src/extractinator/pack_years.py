@@ -1,13 +1,15 @@
 """Pack-years the report implies but does not write. Letters give a smoking history as packs
 a day and years ("Rookt 1 pakje per dag sinds zijn 18e" in the letter of a man of 58), and
-a small model leaves a pack-years field null: pack-years are packs a day times years
-smoked, a multiplication it does not make. So where a pack-years field is answered null and
-the report writes no pack-years of its own, the product is computed here and shown once,
-with the words it comes from, for the model to check:
+a small model leaves a pack-years field null, or copies one of the numbers: pack-years are
+packs a day times years smoked, a multiplication it does not make. So where a pack-years
+field is answered null or with another number, and the report writes no pack-years of its
+own, the product is computed here and shown once, with the words it comes from, for the
+model to check:
 
 - a day's amount in one sentence: "1 pakje per dag", "2 packs a day", "20 sigaretten per
   dag" (20 cigarettes make a pack), "een half pakje per dag";
-- the years in the same sentence: "al 30 jaar", "gedurende 20 jaar", "for 30 years";
+- the years in the same sentence: "al 30 jaar", "gedurende 20 jaar", "sinds 15 jaar",
+  "25 jaar lang", "for 30 years";
   "van zijn 20e tot zijn 60e"; or "sinds zijn 18e" / "since age 18" with the patient's age
   from the letter ("58 jaar,", "58-jarige", "58 years old").
 
@@ -17,6 +19,7 @@ stopped ("gestopt", "stopped", "quit"): the years would then run to the stop.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -40,7 +43,9 @@ _WORDS = {
     "anderhalf": 1.5,
 }
 _FOR_YEARS = re.compile(
-    r"\b(?:al|gedurende|ruim|ongeveer|for|over)\s+(\d+)\s+(?:jaar|years)\b", re.IGNORECASE
+    r"\b(?:al|gedurende|ruim|ongeveer|for|over|sinds)\s+(\d+)\s+(?:jaar|years)\b"
+    r"|\b(\d+)\s+(?:jaar|years)\s+lang\b",
+    re.IGNORECASE,
 )
 _FROM_TO = re.compile(
     r"\bvan(?:af)?\s+(?:zijn|haar|het)\s+(\d+)(?:e|ste|de)?\s+(?:\w+\s+)?tot\s+(?:zijn|haar|het)"
@@ -86,7 +91,7 @@ def implied_pack_years(text: str) -> tuple[float, str] | None:
 def _years(sentence: str, text: str) -> float | None:
     """The years smoked that ``sentence`` gives, the patient's age from ``text`` if needed."""
     if m := _FOR_YEARS.search(sentence):
-        return float(m.group(1))
+        return float(m.group(1) or m.group(2))
     if m := _FROM_TO.search(sentence):
         start, end = (g for g in m.groups() if g is not None)
         return float(end) - float(start)
@@ -98,15 +103,12 @@ def _years(sentence: str, text: str) -> float | None:
 
 
 def pack_year_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
-    """One line per top-level pack-years field answered null where the report implies the
-    pack-years but writes none (see the module docstring)."""
+    """One line per top-level pack-years field answered null, or with a value other than
+    the one the report implies, where the report writes no pack-years (see the module
+    docstring)."""
     doubts = []
     for name, spec in task.answer_fields().items():
-        if (
-            not spec.is_amount
-            or normalise_unit(spec.unit or "") != "pack_year"
-            or output.get(name) is not None
-        ):
+        if not spec.is_amount or normalise_unit(spec.unit or "") != "pack_year":
             continue
         if any(normalise_unit(a.written_unit or "") == "pack_year" for a in amounts_in(text)):
             continue  # written as such: the missed-amount hint shows it
@@ -114,9 +116,13 @@ def pack_year_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]
         if implied is None:
             continue
         value, words = implied
+        answered = output.get(name)
+        if isinstance(answered, (int, float)) and math.isclose(answered, value):
+            continue
         shown = f"{value:g}"
+        now, keep = ("null", "keep null") if answered is None else (f"{answered:g}", "keep it")
         doubts.append(
-            f'"{name}" is null, but the report writes "{words}": packs a day times years '
-            f"smoked is {shown} pack-years. If that is right, give {shown}; if not, keep null."
+            f'"{name}" is {now}, but the report writes "{words}": packs a day times years '
+            f"smoked is {shown} pack-years. If that is right, give {shown}; if not, {keep}."
         )
     return doubts

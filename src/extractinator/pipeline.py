@@ -128,17 +128,29 @@ async def _sample(
                     ]
                     continue
                 sample.repaired = REPAIRED[last.finish_reason] + _read_note(amounts, dropped, "; ")
+                doubted = [] if checked else doubts(compiled.task, kept, text, amounts)
+                if doubted:  # the kept part is checked like a whole answer
+                    checked = True
+                    sample.checked, sample.before_check = doubted, copy.deepcopy(kept)
+                    extra = extra + _check_turn(shown, doubted)
+                    continue
                 _accept(sample, compiled, kept, amounts, last)
                 break
             rest = None
             if cut_off:
                 rest = await _ask_rest(sample, compiled, engine, gen, text, last, seed)
             if rest is not None:  # the fields after a cut list, asked for on their own
-                output, amounts, combined, missing = rest
+                output, amounts, combined, missing, shown = rest
                 sample.repaired = (
                     f"{REPAIRED[last.finish_reason]}; the fields after it "
                     f"({', '.join(missing)}) were asked for on their own"
                 ) + _read_note(amounts, [], "; ")
+                doubted = [] if checked else doubts(compiled.task, output, text, amounts)
+                if doubted:  # the joined answer is checked like a whole answer
+                    checked = True
+                    sample.checked, sample.before_check = doubted, copy.deepcopy(output)
+                    extra = extra + _check_turn(shown, doubted)
+                    continue
                 _accept(sample, compiled, output, amounts, combined)
                 break
             kind = "truncated" if last.finish_reason == "length" else e.kind
@@ -163,16 +175,21 @@ async def _sample(
             checked = True
             sample.checked = doubted
             sample.before_check = copy.deepcopy(output)
-            extra = extra + [
-                Message(role="assistant", content=last.text),
-                Message(role="user", content=check_message(doubted)),
-            ]
+            extra = extra + _check_turn(last.text, doubted)
             continue
         # re-asks used up: kept, with the unreadable amounts null, and said so
         sample.repaired = _read_note(amounts, dropped) or None
         _accept(sample, compiled, output, amounts, last)
         break
     return sample
+
+
+def _check_turn(answer: str, doubted: list[str]) -> list[Message]:
+    """The answer as the model gave it (or as kept and joined), then the check's question."""
+    return [
+        Message(role="assistant", content=answer),
+        Message(role="user", content=check_message(doubted)),
+    ]
 
 
 def _read_note(amounts: dict[str, AmountReading], dropped: list[str], sep: str = "") -> str:
@@ -195,9 +212,10 @@ async def _ask_rest(
     text: str,
     cut: GenerationResult,
     seed: int | None,
-) -> tuple[dict[str, Any], dict[str, AmountReading], GenerationResult, list[str]] | None:
+) -> tuple[dict[str, Any], dict[str, AmountReading], GenerationResult, list[str], str] | None:
     """A cut answer whose complete part lacks later fields: ask for those fields alone and
-    join the two; None when nothing can be kept or the rest is not valid either."""
+    join the two (read, with the fields asked again, the joined answer as JSON); None when
+    nothing can be kept or the rest is not valid either."""
     kept = kept_part(compiled.task, cut.text)
     if kept is None:
         return None
@@ -212,7 +230,8 @@ async def _ask_rest(
     add_counts(sample, result)
     try:
         rest = validate_output(result.text, rest_task.model)
-        output = validate_output(json.dumps(joined(part, rest)), compiled.model)
+        shown = json.dumps(joined(part, rest), ensure_ascii=False)
+        output = validate_output(shown, compiled.model)
         amounts = read_amounts(compiled.task, output, text, null_unreadable=True)
     except InvalidOutput:
         return None
@@ -223,7 +242,7 @@ async def _ask_rest(
             "probability_method": result.probability_method or cut.probability_method,
         }
     )
-    return output, amounts, combined, asked_again(lacking, compiled.task)
+    return output, amounts, combined, asked_again(lacking, compiled.task), shown
 
 
 def _request(
