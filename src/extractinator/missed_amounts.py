@@ -25,11 +25,16 @@ give; "4 cm van de tepel" refused, "een laesie van 0,8 cm" is shown.
 An answer copied from the clinical information ("afstand tot MRF 1 mm" on the MRI before
 the operation) is doubted where the report itself, outside it, names the field before one
 amount of another value ("CRM 1,5 mm"). Amounts are compared in the field's unit, reduced
-by its ``pick``: "0,3 cm" and "CRM 3 mm" are one margin."""
+by its ``pick``: "0,3 cm" and "CRM 3 mm" are one margin.
+
+Where the named amount is followed in its sentence by later values of its kind ("PSA
+vorig jaar 5,2 ng/ml, thans 6,1 ng/ml"), the hint quotes them all: the name stands before
+the first, the answer may be a later one."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from typing import Any
 
@@ -45,7 +50,7 @@ from .amounts import (
 )
 from .clinical_amounts import clinical_sections
 from .distances import is_distance, is_size_field
-from .field_names import names, naming_words
+from .field_names import NAMED_REACH, names, naming_words
 from .organs import about_another_organ, subject
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
@@ -53,6 +58,13 @@ from .task.spec import FieldSpec, Task
 __all__ = ["missed_amount_doubts"]
 
 _LENGTH = "a length"
+_SENTENCE_BREAK = re.compile(r"[.;]\s|\n")
+# words between two values that make the second a later one of the same thing
+_LATER = re.compile(
+    r"\b(?:thans|nu|now|huidige?|actueel|vandaag|today|currently|recent\w*|daarna|later"
+    r"|nadien|naar|to|herhaal\w*|gestegen|gedaald|opgelopen|rose|fell)\b",
+    re.IGNORECASE,
+)
 
 
 def missed_amount_doubts(
@@ -175,10 +187,27 @@ def _named(
     for a in amounts:
         at = names(text, a.span[0], labels)
         if at is not None:
-            found.setdefault(_value(a, spec), (text[at : a.span[1]], tuple(a.numbers)))
+            end = _chain_end(a, amounts, text)
+            found.setdefault(_value(a, spec), (text[at:end], tuple(a.numbers)))
     if len(found) != 1:
         return None
     return next(iter(found.values()))
+
+
+def _chain_end(first: ParsedAmount, amounts: list[ParsedAmount], text: str) -> int:
+    """Where the later values of ``first``'s thing end: amounts of ``amounts`` that follow
+    it in its sentence, each within ``NAMED_REACH`` characters of the one before and after
+    a word for a later value ("thans", "naar"). "PSA vorig jaar 5,2 ng/ml, thans 6,1 ng/ml"
+    is shown whole; "Hb 7,1 mmol/l, K 4,2 mmol/l" is not."""
+    end = first.span[1]
+    for a in sorted(amounts, key=lambda a: a.span[0]):
+        if a.span[0] < end:
+            continue
+        gap = text[end : a.span[0]]
+        if len(gap) > NAMED_REACH or _SENTENCE_BREAK.search(gap) or not _LATER.search(gap):
+            break
+        end = a.span[1]
+    return end
 
 
 def _known(spec: FieldSpec) -> bool:
