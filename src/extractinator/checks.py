@@ -12,6 +12,7 @@ from .missed_amounts import missed_amount_doubts
 from .pack_years import pack_year_doubts
 from .recent_amounts import recent_amount_doubts
 from .records import AmountReading
+from .table_amounts import table_amount_doubts
 from .task.spec import Task
 
 __all__ = ["check_changes", "check_message", "doubts"]
@@ -25,14 +26,27 @@ def doubts(
     report writes one of that kind (missed_amounts.py), an earlier result where the task
     asks for the most recent (recent_amounts.py), a smaller finding's size where it asks for
     the largest (larger_amounts.py), pack-years implied by packs a day and years smoked
-    (pack_years.py)."""
-    return (
-        fraction_doubts(task, output, text)
-        + missed_amount_doubts(task, output, text, readings)
+    (pack_years.py). Where a table gives a field's most recent result (table_amounts.py),
+    that is the only doubt about the field's amount."""
+    from_tables, settled = table_amount_doubts(task, output, text, readings)
+    about_amounts = [
+        d
+        for d in missed_amount_doubts(task, output, text, readings)
         + recent_amount_doubts(task, output, text, readings)
         + larger_amount_doubts(task, output, text, readings)
+        if _field_of(d) not in settled
+    ]
+    return (
+        fraction_doubts(task, output, text)
+        + from_tables
+        + about_amounts
         + pack_year_doubts(task, output, text)
     )
+
+
+def _field_of(doubt: str) -> str:
+    """The field a doubt is about: each starts with its name in quotes."""
+    return doubt.split('"', 2)[1]
 
 
 def check_message(doubts: list[str]) -> str:

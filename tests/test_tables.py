@@ -1,0 +1,53 @@
+"""Tables in a report's text: cells with their offsets, and when each result was taken."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractinator.tables import tables_in, time_of
+from table_fixtures import ALIGNED, MARKDOWN
+
+
+def texts(row):
+    return [c.text if c is not None else None for c in row]
+
+
+def test_columns_aligned_with_spaces_are_cut_into_cells_under_their_header():
+    (table,) = tables_in(ALIGNED)
+    assert texts(table.header)[:3] == ["Bepaling", "21-11 06:10", "20-11 06:05"]
+    assert texts(table.rows[1]) == ["Kalium", "5,3 H", None, "4,2", "mmol/l", "3,5 - 5,0"]
+    cell = table.rows[0][1]
+    assert ALIGNED[cell.start : cell.end] == "7,4 L"
+    assert ALIGNED[table.start : table.end].startswith("Bepaling")
+    assert ALIGNED[table.start : table.end].endswith("< 10")
+    assert list(table.times_across()) == [1, 2, 3] and table.times_down() == {}
+
+
+def test_markdown_rows_are_cut_into_cells_and_the_rule_line_is_skipped():
+    (table,) = tables_in(MARKDOWN)
+    assert texts(table.header) == ["datum", "kreatinine (µmol/l)", "Hb (mmol/l)"]
+    assert [texts(r) for r in table.rows] == [
+        ["maart", "132", "8,3"],
+        ["vandaag", "161 (↑)", "8,7"],
+    ]
+    assert MARKDOWN[table.rows[1][2].start : table.rows[1][2].end] == "8,7"
+    down = table.times_down()
+    assert table.times_across() == {} and max(down, key=down.get) == 1  # vandaag is latest
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hb 7,1 mmol/l, K 4,2 mmol/l.\nCRP 12 mg/l.",  # running text
+        "Naam:  Jansen   Leeftijd:  72\nGeslacht:  M",  # two lines: no table
+    ],
+)
+def test_running_text_is_no_table(text):
+    assert tables_in(text) == []
+
+
+def test_times_sort_by_date_then_clock_and_now_is_latest():
+    assert time_of("21-11 06:10") > time_of("20-11 22:40") > time_of("19-11")
+    assert time_of("2026-11-21") > time_of("20-11-2026")
+    assert time_of("vandaag") > time_of("21-12-2026") and time_of("juni") > time_of("maart")
+    assert time_of("Kalium") is None and time_of("mmol/l") is None and time_of("8,5") is None
