@@ -8,9 +8,11 @@ import json
 
 import pytest
 
+from extractinator.amounts import AmountError
 from extractinator.config import GenerationConfig
 from extractinator.pack_years import implied_pack_years, pack_year_doubts
 from extractinator.pipeline import CompiledTask, extract_case
+from extractinator.reading import read_amount
 from extractinator.task import Task
 
 from fakes import FakeEngine
@@ -84,3 +86,21 @@ def test_the_model_is_shown_the_product_once_and_its_number_is_read():
         "keep null." in check
     )
     assert rec.extra["changed_by_check"] == {"pack_years": {"before": None, "after": 40.0}}
+
+
+@pytest.mark.parametrize("given", ["7.5", "7,5 pakjaren", 7.5])
+def test_the_product_given_as_text_is_read_as_computed_not_refused_as_no_copy(given):
+    letter = "Zij rookt 10 sigaretten per dag, sinds 15 jaar. Daarnaast 50 mg ascal."
+    engine = FakeEngine([json.dumps({"pack_years": None}), json.dumps({"pack_years": given})])
+    rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, letter))
+    assert rec.status == "ok" and rec.output == {"pack_years": 7.5} and rec.repaired is None
+    assert rec.amounts["pack_years"].convention == (
+        "packs a day times years smoked: Zij rookt 10 sigaretten per dag, sinds 15 jaar"
+    )
+
+
+def test_a_number_the_report_writes_as_another_quantity_is_still_refused():
+    letter = "Rookt 25 jaar lang 2 pakjes per dag. Ascal 50 mg."
+    with pytest.raises(AmountError, match="'25 jaar'"):
+        read_amount("25", TASK.fields["pack_years"], letter, "pack_years")
+    assert read_amount("50", TASK.fields["pack_years"], letter, "pack_years").value == 50.0

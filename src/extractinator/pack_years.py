@@ -4,7 +4,8 @@ a small model leaves a pack-years field null, or copies one of the numbers: pack
 packs a day times years smoked, a multiplication it does not make. So where a pack-years
 field is answered null or with another number, and the report writes no pack-years of its
 own, the product is computed here and shown once, with the words it comes from, for the
-model to check:
+model to check (an answer of that product is then read as computed, with the sentence, not
+refused as a number the report does not write):
 
 - a day's amount in one sentence: "1 pakje per dag", "2 packs a day", "20 sigaretten per
   dag" (20 cigarettes make a pack), "een half pakje per dag";
@@ -26,7 +27,7 @@ from typing import Any
 from .amounts import amounts_in, normalise_unit
 from .task.spec import Task
 
-__all__ = ["implied_pack_years", "pack_year_doubts"]
+__all__ = ["computed_pack_years", "implied_pack_years", "pack_year_doubts"]
 
 _NUMBER = r"(\d+(?:[.,]\d+)?|een|één|one|a|half|een half|anderhalf)"
 _PER_DAY = re.compile(
@@ -86,6 +87,23 @@ def implied_pack_years(text: str) -> tuple[float, str] | None:
         if years is not None and 0 < years < 100 and packs > 0:
             return round(packs * years, 1), " ".join(words.split())
     return None
+
+
+def computed_pack_years(
+    numbers: list[float], written_unit: str | None, unit: str, text: str
+) -> str | None:
+    """How a pack-years answer the report does not write was computed ("packs a day times
+    years smoked: <the sentence>"), where it is the product the report implies (the value
+    the check shows, see ``pack_year_doubts``); None otherwise. The reading takes such an
+    answer as computed, not as a copy ("7.5" from "10 sigaretten per dag, sinds 15 jaar")."""
+    if normalise_unit(unit) != "pack_year" or len(numbers) != 1:
+        return None
+    if written_unit is not None and normalise_unit(written_unit) != "pack_year":
+        return None
+    implied = implied_pack_years(text)
+    if implied is None or not math.isclose(numbers[0], implied[0]):
+        return None
+    return f"packs a day times years smoked: {implied[1]}"
 
 
 def _years(sentence: str, text: str) -> float | None:

@@ -29,6 +29,7 @@ from .distances import check_not_a_distance
 from .excluded_findings import check_not_excluded, not_counted
 from .field_names import check_not_named_for_another, field_labels
 from .organs import check_not_another_organ, subject
+from .pack_years import computed_pack_years
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
@@ -188,14 +189,16 @@ def read_amount(
     nowhere with a unit, it is in the field's unit. Text must be a copy of the report (or
     the report's amount with its unit in other words: "1 year" for "1 jaar"); a
     JSON number need not be (the model may have converted it itself: then it stands in no
-    amount of the report and is in the field's unit). ``around`` holds the descriptions of
-    the lists and objects around the field and the task's, innermost first: they say what
-    the field is about (an organ, this examination)."""
+    amount of the report and is in the field's unit); pack-years that the report implies by
+    packs a day and years smoked are read as computed (``pack_years``). ``around`` holds
+    the descriptions of the lists and objects around the field and the task's, innermost
+    first: they say what the field is about (an organ, this examination)."""
     assert spec.unit is not None
     is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
     shown = _num(float(written)) if is_json_number else str(written)
     parsed = parse_amount(shown)
-    copied = not text or is_json_number or copied_from(parsed, text)
+    computed = computed_pack_years(parsed.numbers, parsed.written_unit, spec.unit, text)
+    copied = not text or is_json_number or computed is not None or copied_from(parsed, text)
     same = None if copied else _same_in_other_words(parsed, text)
     if not copied and same is None:
         raise AmountError(
@@ -209,7 +212,7 @@ def read_amount(
         unit_from = "report" if found else "field"
         if found is not None:
             read, at = found, found.span
-        elif text:
+        elif text and computed is None:
             _check_percentage_written(spec, shown)
             _check_not_another_quantity(parsed, spec, text, shown)
         units = _shared_units(read.units) if found else [spec.unit] * len(parsed.numbers)
@@ -223,7 +226,7 @@ def read_amount(
         for n, u in zip(read.numbers, units, strict=True)
     ]
     values = [v for v, _ in converted]
-    used = next((str(c) for _, c in converted if c is not None), None)
+    used = next((str(c) for _, c in converted if c is not None), computed)
     value = pick_value(values, spec.pick_rule)
     if spec.type == "integer":
         value = float(round(value))

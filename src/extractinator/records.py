@@ -49,7 +49,8 @@ class AmountReading(BaseModel):
     start: int | None = None
     end: int | None = None
     alignment: Alignment = "none"
-    # the conversion written in the field's description that was used ("4 week = 1 month")
+    # the conversion written in the field's description that was used ("4 week = 1 month"),
+    # or how an amount the report implies was computed (pack-years from packs a day)
     convention: str | None = None
     # set when the amount could not be read after the re-asks and the value was set to
     # null: why (the record says so in `repaired` too)
