@@ -64,7 +64,7 @@ def test_no_hint_where_the_report_writes_pack_years_or_the_answer_is_the_product
     written = "Rookt 1 pakje per dag sinds zijn 18e, 40 pakjaren. Dhr., 58 jaar, hoest."
     assert pack_year_doubts(TASK, {"pack_years": None}, written) == []
     assert pack_year_doubts(TASK, {"pack_years": 1.0}, written) == []
-    assert len(pack_year_doubts(TASK, {"pack_years": None}, LETTER)) == 1
+    assert len(pack_year_doubts(TASK, {"pack_years": 18.0}, LETTER)) == 1
 
 
 def test_another_number_than_the_product_is_doubted_too():
@@ -75,23 +75,31 @@ def test_another_number_than_the_product_is_doubted_too():
     ]
 
 
-def test_the_model_is_shown_the_product_once_and_its_number_is_read():
-    engine = FakeEngine([json.dumps({"pack_years": None}), json.dumps({"pack_years": 40})])
+def test_a_null_is_computed_without_asking_and_says_how():
+    engine = FakeEngine([json.dumps({"pack_years": None})])
+    rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, LETTER))
+    assert rec.status == "ok" and rec.output == {"pack_years": 40.0} and len(engine.requests) == 1
+    assert rec.amounts["pack_years"].convention == (
+        "packs a day times years smoked: Rookt 1 pakje per dag sinds zijn 18e"
+    )
+    written = "Rookt 1 pakje per dag sinds zijn 18e, 40 pakjaren. Dhr., 58 jaar, hoest."
+    engine = FakeEngine([json.dumps({"pack_years": None})] * 2)
+    rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, written))
+    assert rec.output == {"pack_years": None}  # written: not computed (the hint shows it)
+
+
+def test_the_model_is_shown_the_product_once_for_another_number_and_its_answer_read():
+    engine = FakeEngine([json.dumps({"pack_years": "18"}), json.dumps({"pack_years": 40})])
     rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, LETTER))
     assert rec.status == "ok" and rec.output == {"pack_years": 40.0}
-    check = engine.requests[1].messages[-1].content
-    assert (
-        '"pack_years" is null, but the report writes "Rookt 1 pakje per dag sinds zijn 18e": '
-        "packs a day times years smoked is 40 pack-years. If that is right, give 40; if not, "
-        "keep null." in check
-    )
-    assert rec.extra["changed_by_check"] == {"pack_years": {"before": None, "after": 40.0}}
+    assert '"pack_years" is 18, but the report writes' in engine.requests[1].messages[-1].content
+    assert rec.extra["changed_by_check"] == {"pack_years": {"before": 18.0, "after": 40.0}}
 
 
 @pytest.mark.parametrize("given", ["7.5", "7,5 pakjaren", 7.5])
 def test_the_product_given_as_text_is_read_as_computed_not_refused_as_no_copy(given):
     letter = "Zij rookt 10 sigaretten per dag, sinds 15 jaar. Daarnaast 50 mg ascal."
-    engine = FakeEngine([json.dumps({"pack_years": None}), json.dumps({"pack_years": given})])
+    engine = FakeEngine([json.dumps({"pack_years": 10}), json.dumps({"pack_years": given})])
     rec = asyncio.run(extract_case(CompiledTask(TASK), engine, GenerationConfig(), "c", 0, letter))
     assert rec.status == "ok" and rec.output == {"pack_years": 7.5} and rec.repaired is None
     assert rec.amounts["pack_years"].convention == (

@@ -145,12 +145,12 @@ def test_a_cut_and_joined_answer_is_checked_like_a_whole_one():
     text = "Dhr. B., 58 jaar, metformine. Rookt 1 pakje per dag sinds zijn 18e."
     cut = '{"meds": [["metformine", "MEDICATION"], ["metformine", "MEDICATION"], ["metf…'
     checked = '{"meds": [["metformine", "MEDICATION"]], "pack_years": 40}'
-    engine = FakeEngine([cut, '{"pack_years": null}', checked])
+    engine = FakeEngine([cut, '{"pack_years": 18}', checked])
     rec = asyncio.run(extract_case(CompiledTask(SMOKER), engine, GenerationConfig(), "c1", 0, text))
     assert rec.status == "ok" and len(engine.requests) == 3
     assert rec.output["pack_years"] == 40 and "40 pack-years" in rec.extra["checked"][0]
     turn = engine.requests[2].messages[-2:]
-    assert turn[0].role == "assistant" and '"pack_years": null' in turn[0].content
+    assert turn[0].role == "assistant" and '"pack_years": 18' in turn[0].content
     assert turn[1].role == "user" and "Check these values" in turn[1].content
     assert rec.repaired is None  # the checked answer came whole
 

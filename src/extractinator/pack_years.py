@@ -1,11 +1,12 @@
 """Pack-years the report implies but does not write. Letters give a smoking history as packs
 a day and years ("Rookt 1 pakje per dag sinds zijn 18e" in the letter of a man of 58), and
 a small model leaves a pack-years field null, or copies one of the numbers: pack-years are
-packs a day times years smoked, a multiplication it does not make. So where a pack-years
-field is answered null or with another number, and the report writes no pack-years of its
-own, the product is computed here and shown once, with the words it comes from, for the
-model to check (an answer of that product is then read as computed, with the sentence, not
-refused as a number the report does not write):
+packs a day times years smoked, a multiplication it does not make. So where the report
+writes no pack-years of its own, the product is computed here: a field answered null is set
+to it (the reading says so, with the sentence); a field answered with another number is
+shown it once, with the words it comes from, for the model to check (the product given
+then is read as computed, not refused as a number the report does not write). The
+product comes from:
 
 - a day's amount in one sentence: "1 pakje per dag", "2 packs a day", "20 sigaretten per
   dag" (20 cigarettes make a pack), "een half pakje per dag";
@@ -25,9 +26,15 @@ import re
 from typing import Any
 
 from .amounts import amounts_in, normalise_unit
+from .records import AmountReading
 from .task.spec import Task
 
-__all__ = ["computed_pack_years", "implied_pack_years", "pack_year_doubts"]
+__all__ = [
+    "computed_pack_years",
+    "fill_implied_pack_years",
+    "implied_pack_years",
+    "pack_year_doubts",
+]
 
 _NUMBER = r"(\d+(?:[.,]\d+)?|een|één|one|a|half|een half|anderhalf)"
 _PER_DAY = re.compile(
@@ -120,27 +127,65 @@ def _years(sentence: str, text: str) -> float | None:
     return None
 
 
-def pack_year_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
-    """One line per top-level pack-years field answered null, or with a value other than
-    the one the report implies, where the report writes no pack-years (see the module
-    docstring)."""
-    doubts = []
-    for name, spec in task.answer_fields().items():
-        if not spec.is_amount or normalise_unit(spec.unit or "") != "pack_year":
+def fill_implied_pack_years(
+    task: Task, output: dict[str, Any], text: str
+) -> dict[str, AmountReading]:
+    """Set each top-level pack-years field answered null (in place) to the pack-years the
+    report implies where it writes none of its own, and return the readings, each with the
+    sentence it was computed from as its ``convention``. Shown the product, the model kept
+    null in 2 of 3 letters of the held-out dev2 half; the product was the label in all 5
+    dev and dev2 letters that imply one."""
+    filled = {}
+    for name in _pack_year_fields(task):
+        if name not in output or output[name] is not None or _written(text):
             continue
-        if any(normalise_unit(a.written_unit or "") == "pack_year" for a in amounts_in(text)):
+        implied = implied_pack_years(text)
+        if implied is None:
+            continue
+        value, words = implied
+        output[name] = value
+        filled[name] = AmountReading(
+            text=f"{value:g}",
+            value=value,
+            unit=task.fields[name].unit or "",
+            unit_from="field",
+            numbers=[value],
+            convention=f"packs a day times years smoked: {words}",
+        )
+    return filled
+
+
+def _pack_year_fields(task: Task) -> list[str]:
+    return [
+        name
+        for name, spec in task.answer_fields().items()
+        if spec.is_amount and normalise_unit(spec.unit or "") == "pack_year"
+    ]
+
+
+def _written(text: str) -> bool:
+    """Whether the report writes pack-years of its own."""
+    return any(normalise_unit(a.written_unit or "") == "pack_year" for a in amounts_in(text))
+
+
+def pack_year_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
+    """One line per top-level pack-years field answered with a value other than the one
+    the report implies, where the report writes no pack-years (see the module docstring; a
+    null was set to the product when the answer was read)."""
+    doubts = []
+    for name in _pack_year_fields(task):
+        if _written(text):
             continue  # written as such: the missed-amount hint shows it
         implied = implied_pack_years(text)
         if implied is None:
             continue
         value, words = implied
         answered = output.get(name)
-        if isinstance(answered, (int, float)) and math.isclose(answered, value):
+        if not isinstance(answered, (int, float)) or math.isclose(answered, value):
             continue
-        shown = f"{value:g}"
-        now, keep = ("null", "keep null") if answered is None else (f"{answered:g}", "keep it")
         doubts.append(
-            f'"{name}" is {now}, but the report writes "{words}": packs a day times years '
-            f"smoked is {shown} pack-years. If that is right, give {shown}; if not, {keep}."
+            f'"{name}" is {answered:g}, but the report writes "{words}": packs a day times '
+            f"years smoked is {value:g} pack-years. If that is right, give {value:g}; if not, "
+            "keep it."
         )
     return doubts

@@ -29,7 +29,7 @@ from .distances import check_not_a_distance
 from .excluded_findings import check_not_excluded, not_counted
 from .field_names import check_not_named_for_another, field_labels
 from .organs import check_not_another_organ, subject
-from .pack_years import computed_pack_years
+from .pack_years import computed_pack_years, fill_implied_pack_years
 from .records import AmountReading
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
@@ -70,7 +70,9 @@ def read_amounts(
     return path -> reading. Raises InvalidOutput (the re-ask message) when an amount cannot
     be read, does not convert, or falls outside the field's range; with
     ``null_unreadable`` (the re-asks are used up) such an amount of a nullable field
-    becomes null instead, its reading saying why (``problem``), and only the others raise."""
+    becomes null instead, its reading saying why (``problem``), and only the others raise.
+    A pack-years field answered null where the report implies them is computed
+    (``pack_years.fill_implied_pack_years``)."""
     readings: dict[str, AmountReading] = {}
     problems: list[str] = []
 
@@ -116,6 +118,8 @@ def read_amounts(
             visit(name, spec, output, name, (task.description,))
     if problems:
         raise InvalidOutput("invalid_amount", "; ".join(problems))
+    if text:
+        readings.update(fill_implied_pack_years(task, output, text))
     return readings
 
 
