@@ -94,3 +94,16 @@ def test_the_model_is_shown_the_latest_cell_once_and_its_answer_is_read():
     rec = asyncio.run(extract_case(CompiledTask(LAB), engine, GenerationConfig(), "c", 0, ALIGNED))
     assert rec.status == "ok" and rec.output["kalium"] == 5.3 and len(engine.requests) == 2
     assert '"Kalium" at "21-11 06:10"' in engine.requests[1].messages[-1].content
+
+
+def test_a_number_from_outside_the_table_not_named_as_the_test_is_shown_the_cell():
+    text = (
+        "HD 3x per week.\n\nLab        pre-HD              post-HD\n"
+        "Hb         6,6 mmol/l (L)      -\nKalium     6,1 mmol/l (H)      3,9 mmol/l\n"
+    )
+    found, _ = checked(text, hemoglobin="6,6", kalium="3")
+    assert found == [
+        '"kalium" is "3", but the table gives "Kalium" at "post-HD", its most recent result, '
+        'as "3,9". The task asks for the most recent value: if that is the same test, give it '
+        "as written; if not, keep your answer."
+    ]  # Hb: the latest cell with a number is pre-HD's 6,6

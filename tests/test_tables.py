@@ -51,3 +51,9 @@ def test_times_sort_by_date_then_clock_and_now_is_latest():
     assert time_of("2026-11-21") > time_of("20-11-2026")
     assert time_of("vandaag") > time_of("21-12-2026") and time_of("juni") > time_of("maart")
     assert time_of("Kalium") is None and time_of("mmol/l") is None and time_of("8,5") is None
+
+
+def test_words_for_before_and_after_order_two_columns_around_any_date():
+    assert time_of("post-HD") > time_of("21-11-2026") > time_of("pre-HD")
+    assert time_of("ontslag") > time_of("opname") and time_of("vandaag") > time_of("post-HD")
+    assert time_of("pre- en post-HD") is None  # both: no order

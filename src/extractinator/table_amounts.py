@@ -9,9 +9,11 @@ column, or a reference value, or leaves the field out.
 The field's test is the one row (times across) or column (times down) whose label names
 the field (a naming word of the field, ``field_names``); none or several, and nothing is
 said. An answer copied from inside the table that is not that cell's number, or a null, is
-shown the cell once; an answer copied from outside the table stands (the text may give a
-later result). A field whose answer is the cell's number is settled: the other checks of
-amounts leave it alone (a unit column far to the right is not the amount's unit)."""
+shown the cell once. An answer copied from outside the table stands where the text names
+the test right before it (the text may give a later result: "Verder vandaag: kalium
+4,1"); a number from elsewhere ("3" of "3x per week") is shown the cell. A field whose
+answer is the cell's number is settled: the other checks of amounts leave it alone (a unit
+column far to the right is not the amount's unit)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import re
 from typing import Any
 
 from .amounts import AmountError, is_known_unit, parse_number
-from .field_names import WORD, naming_words, same_word
+from .field_names import WORD, names, naming_words, same_word
 from .recent_amounts import asks_most_recent
 from .records import AmountReading
 from .tables import Cell, Table, tables_in
@@ -45,7 +47,8 @@ def table_amount_doubts(
             continue
         if not asks_most_recent(task, name):
             continue
-        found = _latest(tables, naming_words(name, spec))
+        labels = naming_words(name, spec)
+        found = _latest(tables, labels)
         if found is None:
             continue
         table, label, time, cell, written, number = found
@@ -55,8 +58,9 @@ def table_amount_doubts(
             if number in reading.numbers:
                 settled.add(name)
                 continue
-            if reading.start is None or not table.start <= reading.start < table.end:
-                continue  # copied from outside the table: the text may give a later result
+            outside = reading.start is None or not table.start <= reading.start < table.end
+            if outside and _named_outside(text, reading.start, labels):
+                continue  # the test named outside the table: the text may give a later result
         elif answer is not None:
             continue
         settled.add(name)
@@ -106,6 +110,10 @@ def _latest(
             continue
         return table, label, time.text, cell, value.group(), number
     return None
+
+
+def _named_outside(text: str, start: int | None, labels: set[str]) -> bool:
+    return start is not None and names(text, start, labels) is not None
 
 
 def _names(label: str, labels: set[str]) -> bool:

@@ -11,10 +11,11 @@ two or more spaces or a tab; a cell belongs to the header cell that starts at or
 it). The first line is the header.
 
 A time is a date ("21-11", "21-11-2026", "2026-11-21", with "06:10" after it), a month
-("maart", "june") or a word for now ("vandaag", "today", "nu", "huidig", "actueel"), which
-is later than any date. A table's times run along its header (a column per time) when two
-or more header cells after the first are times, down its first column (a row per time)
-when two or more rows start with one.
+("maart", "june"), a word for now ("vandaag", "today", "nu", "huidig", "actueel"), which
+is later than any date, or a word for after or before ("post-HD", "ontslag";
+"pre-HD", "opname", "baseline"), later or earlier than any date. A table's times run
+along its header (a column per time) when two or more header cells after the first are
+times, down its first column (a row per time) when two or more rows start with one.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ _DATE = re.compile(
     r"(?:[ \t,]+(?P<h>\d{1,2})[:.](?P<min>\d{2})\b)?"
 )
 _NOW = re.compile(r"\b(?:vandaag|today|nu|now|huidig\w*|actueel|current)\b", re.IGNORECASE)
+_BEFORE = re.compile(r"\b(?:pre|voor|opname|admission|baseline)\b", re.IGNORECASE)
+_AFTER = re.compile(r"\b(?:post|ontslag|discharge)\b", re.IGNORECASE)  # not "na": natrium
 _MONTHS = {
     "jan": 1, "januari": 1, "january": 1, "feb": 2, "februari": 2, "february": 2,
     "mrt": 3, "maart": 3, "mar": 3, "march": 3, "apr": 4, "april": 4, "mei": 5, "may": 5,
@@ -44,6 +47,8 @@ _MONTHS = {
     "december": 12,
 }  # fmt: skip
 _LATEST = (10_000,)
+_AFTER_ALL = (9_999,)  # after any date, before now
+_BEFORE_ALL = (-1,)  # before any date
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,10 @@ def time_of(text: str) -> tuple[int, ...] | None:
     None (see the module docstring)."""
     if _NOW.search(text):
         return _LATEST
+    if _AFTER.search(text) and not _BEFORE.search(text):
+        return _AFTER_ALL
+    if _BEFORE.search(text) and not _AFTER.search(text):
+        return _BEFORE_ALL
     m = _DATE.search(text)
     if m:
         if m["iy"]:
