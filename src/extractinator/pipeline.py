@@ -128,11 +128,9 @@ async def _sample(
                     ]
                     continue
                 sample.repaired = REPAIRED[last.finish_reason] + _read_note(amounts, dropped, "; ")
-                doubted = [] if checked else doubts(compiled.task, kept, text, amounts)
-                if doubted:  # the kept part is checked like a whole answer
-                    checked = True
-                    sample.checked, sample.before_check = doubted, copy.deepcopy(kept)
-                    extra = extra + _check_turn(shown, doubted)
+                turn = None if checked else _second_look(sample, compiled, kept, text, amounts)
+                if turn is not None:  # the kept part is checked like a whole answer
+                    checked, extra = True, extra + _check_turn(shown, turn)
                     continue
                 _accept(sample, compiled, kept, amounts, last)
                 break
@@ -145,11 +143,9 @@ async def _sample(
                     f"{REPAIRED[last.finish_reason]}; the fields after it "
                     f"({', '.join(missing)}) were asked for on their own"
                 ) + _read_note(amounts, [], "; ")
-                doubted = [] if checked else doubts(compiled.task, output, text, amounts)
-                if doubted:  # the joined answer is checked like a whole answer
-                    checked = True
-                    sample.checked, sample.before_check = doubted, copy.deepcopy(output)
-                    extra = extra + _check_turn(shown, doubted)
+                turn = None if checked else _second_look(sample, compiled, output, text, amounts)
+                if turn is not None:  # the joined answer is checked like a whole answer
+                    checked, extra = True, extra + _check_turn(shown, turn)
                     continue
                 _accept(sample, compiled, output, amounts, combined)
                 break
@@ -170,18 +166,31 @@ async def _sample(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
-        doubted = [] if checked else doubts(compiled.task, output, text, amounts)
-        if doubted:  # a value in doubt by the report's own words: ask once to check it
-            checked = True
-            sample.checked = doubted
-            sample.before_check = copy.deepcopy(output)
-            extra = extra + _check_turn(last.text, doubted)
+        turn = None if checked else _second_look(sample, compiled, output, text, amounts)
+        if turn is not None:  # a value in doubt by the report's own words: ask once to check
+            checked, extra = True, extra + _check_turn(last.text, turn)
             continue
         # re-asks used up: kept, with the unreadable amounts null, and said so
         sample.repaired = _read_note(amounts, dropped) or None
         _accept(sample, compiled, output, amounts, last)
         break
     return sample
+
+
+def _second_look(
+    sample: _Sample,
+    compiled: CompiledTask,
+    output: dict[str, Any],
+    text: str,
+    amounts: dict[str, AmountReading],
+) -> list[str] | None:
+    """The doubts about a valid answer (checks.py), kept in the sample with the answer they
+    are about; None when there are none."""
+    doubted = doubts(compiled.task, output, text, amounts)
+    if not doubted:
+        return None
+    sample.checked, sample.before_check = doubted, copy.deepcopy(output)
+    return doubted
 
 
 def _check_turn(answer: str, doubted: list[str]) -> list[Message]:
