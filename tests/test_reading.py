@@ -416,3 +416,36 @@ def test_a_copy_the_report_writes_twice_stands_where_the_field_names_it():
     assert text[readings["pr"].start : readings["pr"].end] == "0%"
     assert readings["pr"].start == text.index("PR 0%") + 3
     assert readings["er"].start == text.index("ER 0%") + 3
+
+
+@pytest.mark.parametrize(
+    ("written", "copied"),
+    [
+        ("7 mm", True),  # the first of "7 en 9 mm": the unit written once, after the last
+        ("4 mm", True),  # "4, 6 en 12 mm"
+        ("6 mm", True),
+        ("2.5 cm", True),  # "2,5 en 3,1 cm"
+        ("3 mm", False),  # "Graad 3, 14 mm": a comma alone makes no list
+        ("5 mm", False),  # nowhere
+        ("7 cm", False),  # the list's unit is mm
+    ],
+)
+def test_a_number_of_a_list_sharing_one_unit_is_a_copy_with_that_unit(written, copied):
+    text = (
+        "Twee noduli in de linker onderkwab van 7 en 9 mm. Cysten van 4, 6 en 12 mm. "
+        "Graad 3, 14 mm. Klieren van 2,5 en 3,1 cm."
+    )
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "description": "d",
+            "fields": {"size_mm": {"type": "number", "unit": "mm", "nullable": True}},
+        }
+    )
+    out = {"size_mm": written}
+    if copied:
+        read_amounts(task, out, text)
+        assert out["size_mm"] == float(written.split()[0]) * (10 if "cm" in written else 1)
+    else:
+        with pytest.raises(InvalidOutput, match="not in the report as written"):
+            read_amounts(task, out, text)

@@ -21,6 +21,7 @@ from .amounts import (
     label_before,
     normalise_unit,
     parse_amount,
+    parse_number,
     pick_value,
 )
 from .clinical_amounts import check_not_clinical_information
@@ -383,7 +384,7 @@ def _squash(s: str) -> str:
 def copied_from(parsed: ParsedAmount, text: str) -> bool:
     """Whether the amount (its numbers and what stands between and after them) is in the
     report as written, spaces, case and the decimal mark aside: "95" and "95 %" are copies
-    of "ER 95%", ".95" and "14 cm" (from "14G") are not."""
+    of "ER 95%", ".95" and "14 cm" (from "14G") are not; "7 mm" is a copy of "7 en 9 mm"."""
     start, end = parsed.span
     core = _squash(parsed.text[start:end])
     body = _squash(text)
@@ -391,7 +392,38 @@ def copied_from(parsed: ParsedAmount, text: str) -> bool:
         return True
     # the copy dropped a comparison word or a unit: its numbers alone must still be there
     numbers = _squash(" x ".join(_written_numbers(parsed.text[start:end])))
-    return parsed.written_unit is None and _occurs(numbers, body)
+    if parsed.written_unit is None:
+        return _occurs(numbers, body)
+    return _in_a_list(parsed, text)
+
+
+# numbers before the last, the last after "en", "and", "of" or "or": "4, 6 en "; "7 en "
+_LISTED = re.compile(r"(?:\d[\d.,]*\s*,\s*)*\d[\d.,]*\s+(?:en|and|of|or)\s+$", re.IGNORECASE)
+
+
+def _in_a_list(parsed: ParsedAmount, text: str) -> bool:
+    """Whether a one-number copy with a unit ("7 mm") is one of a list of numbers that share
+    the unit written after the last ("twee noduli van 7 en 9 mm", "4, 6 en 8 mm")."""
+    if parsed.kind != "single" or parsed.written_unit is None:
+        return False
+    unit = normalise_unit(parsed.written_unit)
+    for amount in amounts_in(text):
+        if amount.kind != "single" or normalise_unit(amount.written_unit or "") != unit:
+            continue
+        listed = _LISTED.search(text, max(0, amount.span[0] - 40), amount.span[0])
+        if listed and parsed.numbers[0] in _listed_numbers(listed.group()):
+            return True
+    return False
+
+
+def _listed_numbers(words: str) -> list[float]:
+    out = []
+    for n in _written_numbers(words):
+        try:
+            out.append(parse_number(n.rstrip(".,")))
+        except AmountError:
+            continue
+    return out
 
 
 def _occurs(copy: str, body: str) -> bool:
