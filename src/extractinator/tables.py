@@ -111,8 +111,7 @@ def tables_in(text: str) -> list[Table]:
     tables: list[Table] = []
     i = 0
     while i < len(lines):
-        start, line = lines[i]
-        if _MARKDOWN_ROW.match(line):
+        if _MARKDOWN_ROW.match(lines[i][1]):
             block = _block(lines, i, lambda s: bool(_MARKDOWN_ROW.match(s)))
             rows = [_markdown_cells(s, o) for o, s in block if not _MARKDOWN_RULE.match(s)]
             if len(rows) >= 2:
