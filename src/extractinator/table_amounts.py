@@ -24,7 +24,7 @@ from .amounts import AmountError, is_known_unit, parse_number
 from .field_names import WORD, names, naming_words, same_word
 from .recent_amounts import asks_most_recent
 from .records import AmountReading
-from .tables import Cell, Table, tables_in
+from .tables import Table, tables_in
 from .task.spec import Task
 
 __all__ = ["table_amount_doubts"]
@@ -51,39 +51,35 @@ def table_amount_doubts(
         found = _latest(tables, labels)
         if found is None:
             continue
-        table, label, time, cell, written, number = found
+        table, label, time, written, number = found
         reading = readings.get(name)
-        answer = output.get(name)
-        if answer is not None and reading is not None:
-            if number in reading.numbers:
-                settled.add(name)
-                continue
-            outside = reading.start is None or not table.start <= reading.start < table.end
-            if outside and _named_outside(text, reading.start, labels):
-                continue  # the test named outside the table: the text may give a later result
-        elif answer is not None:
-            continue
-        settled.add(name)
         where = f'the table gives "{label}" at "{time}", its most recent result, as "{written}"'
-        if answer is None:
+        if output.get(name) is None:
+            settled.add(name)
             doubts.append(
                 f'"{name}" is null, but {where}. If that is what "{name}" asks for, give it '
                 "as written; if not, keep null."
             )
-        else:
-            shown = reading.text if reading is not None else answer
-            doubts.append(
-                f'"{name}" is "{shown}", but {where}. The task asks for the most recent '
-                "value: if that is the same test, give it as written; if not, keep your answer."
-            )
+            continue
+        if reading is None:
+            continue
+        if number in reading.numbers:
+            settled.add(name)
+            continue
+        outside = reading.start is None or not table.start <= reading.start < table.end
+        if outside and _named_outside(text, reading.start, labels):
+            continue  # the test named outside the table: the text may give a later result
+        settled.add(name)
+        doubts.append(
+            f'"{name}" is "{reading.text}", but {where}. The task asks for the most recent '
+            "value: if that is the same test, give it as written; if not, keep your answer."
+        )
     return doubts, settled
 
 
-def _latest(
-    tables: list[Table], labels: set[str]
-) -> tuple[Table, str, str, Cell, str, float] | None:
-    """The table, label, time, cell, written value and number of the latest result of the
-    one test that ``labels`` name in ``tables``, or None."""
+def _latest(tables: list[Table], labels: set[str]) -> tuple[Table, str, str, str, float] | None:
+    """The table, label, time, written value and number of the latest result of the one
+    test that ``labels`` name in ``tables``, or None."""
     found = []
     for table in tables:
         across, down = table.times_across(), table.times_down()
@@ -108,7 +104,7 @@ def _latest(
             number = parse_number(value.group().lstrip("<>≤≥ "))
         except AmountError:
             continue
-        return table, label, time.text, cell, value.group(), number
+        return table, label, time.text, value.group(), number
     return None
 
 
