@@ -9,10 +9,11 @@ A benchmark root holds one folder per task::
                                  list|spans}, about: what the reports are and their traps
 
 The **dev** split is for looking at errors and choosing defaults (**dev2**, **dev3**: more dev
-cases, written later by other hands once the earlier dev cases no longer showed what was missing); the **test** split
-is only reported, never used to choose anything. Each task runs through the ordinary runner into a
-run directory of its own (``<out>/<task>/``, resumable; running ``--split all`` after
-``--split dev`` only runs the test cases). Scoring is in :mod:`.heldout_scoring`.
+cases, written later by other hands once the earlier dev cases no longer showed what was
+missing); the **test** split is only reported, never used to choose anything. Each task runs
+through the ordinary runner into a run directory of its own (``<out>/<task>/``, resumable;
+running ``--split all`` after ``--split dev`` only runs the test cases).
+Scoring is in :mod:`.heldout_scoring`.
 """
 
 from __future__ import annotations
