@@ -310,6 +310,44 @@ def test_an_amount_written_in_words_is_read_as_written(text, written, months):
     assert text[reading.start : reading.end].endswith(written)  # grounded in the report
 
 
+@pytest.mark.parametrize(
+    "text, written, months",
+    [
+        ("Controle-CT over een half jaar.", "6", 6),  # the model converted it, rightly
+        ("MRI over zes maanden.", "6", 6),
+        ("Controle over 1 jaar.", "12", 12),
+        ("Advies: halfjaarlijkse controle.", "6", 6),
+        ("Jaarlijkse controle-echo.", "12", 12),
+        ("Jaarlijkse controle-echo.", "jaarlijkse", 12),
+        ("Over 1 jaar controle, bij groei na 3 maanden.", "12", 12),
+    ],
+)
+def test_a_bare_number_that_converts_an_amount_of_the_report_is_read_as_it(text, written, months):
+    out = {"interval_months": written}
+    reading = read_amounts(INTERVAL, out, text)["interval_months"]
+    assert out["interval_months"] == pytest.approx(months, rel=1e-3)
+    assert reading.unit_from in ("report", "answer") and reading.start is not None
+
+
+def test_a_bare_number_in_the_fields_unit_stands_for_the_size_it_converts():
+    out, readings = read({"largest_mm": "32", "lesions": [], "volume_ml": None, "count": 0})
+    assert out["largest_mm"] == 32.0  # "3,2 x 2,1 cm", converted by the model
+    assert TEXT[readings["largest_mm"].start : readings["largest_mm"].end] == "3,2 x 2,1 cm"
+
+
+@pytest.mark.parametrize(
+    "text, written",
+    [
+        ("Controle-CT over een half jaar.", "5"),  # converts no amount of the report
+        ("Controle over 1 jaar.", "1,2"),
+        ("Laesie van 6 mm. Controle over 1 jaar.", "6"),  # 6 mm is no time
+    ],
+)
+def test_a_bare_number_that_converts_nothing_in_the_report_is_refused(text, written):
+    with pytest.raises(InvalidOutput, match="not in the report|not an amount in months"):
+        read_amounts(INTERVAL, {"interval_months": written}, text)
+
+
 def test_words_without_a_unit_are_no_amount():
     with pytest.raises(InvalidOutput, match="no number"):
         read_amounts(INTERVAL, {"interval_months": "een controle"}, "Een controle volgt.")

@@ -36,6 +36,7 @@ __all__ = [
     "parse_amount",
     "parse_number",
     "pick_value",
+    "word_amounts_in",
 ]
 
 Pick = Literal["largest", "smallest", "first", "last", "mean"]
@@ -361,19 +362,34 @@ _WORD_AMOUNT = re.compile(
 )
 
 
-def _word_amount(text: str) -> ParsedAmount | None:
-    """An amount written in words with a known unit ("een half jaar" = 0.5 jaar)."""
+# how often, as one word: "jaarlijkse controle" is every 1 jaar, "halfjaarlijks" every 0.5
+_PERIOD = re.compile(
+    r"(?<!\w)(?P<w>half|twee|drie|vier|zes)?(?P<u>jaar|maand|week|wek)(?:e)?lijkse?(?!\w)",
+    re.IGNORECASE,
+)
+_PERIOD_COUNT = {"half": 0.5, "twee": 2, "drie": 3, "vier": 4, "zes": 6}
+
+
+def word_amounts_in(text: str) -> Iterator[ParsedAmount]:
+    """Every amount written in words with a known unit, in order ("een half jaar" = 0.5
+    jaar, "zes maanden", "halfjaarlijks" = 0.5 jaar)."""
+    found = []
     for m in _WORD_AMOUNT.finditer(text):
         unit = m.group("u").strip()
         if normalise_unit(unit) is None:
             continue
-        return ParsedAmount(
-            text=text,
-            numbers=[float(_NUMBER_WORDS[" ".join(m.group("w").lower().split())])],
-            units=[unit],
-            span=(m.start(), m.end()),
-        )
-    return None
+        number = float(_NUMBER_WORDS[" ".join(m.group("w").lower().split())])
+        found.append(ParsedAmount(text, [number], [unit], span=(m.start(), m.end())))
+    for m in _PERIOD.finditer(text):
+        number = float(_PERIOD_COUNT.get((m.group("w") or "").lower(), 1))
+        unit = "week" if m.group("u").lower() == "wek" else m.group("u")
+        found.append(ParsedAmount(text, [number], [unit], span=(m.start(), m.end())))
+    yield from sorted(found, key=lambda a: a.span[0])
+
+
+def _word_amount(text: str) -> ParsedAmount | None:
+    """The first amount written in words with a known unit."""
+    return next(word_amounts_in(text), None)
 
 
 def parse_amount(text: str) -> ParsedAmount:

@@ -6,7 +6,9 @@ report. What was read is kept beside the value (``Record.amounts``)."""
 
 from __future__ import annotations
 
+import math
 import re
+from itertools import chain
 from typing import Any
 
 from .absent_subjects import check_not_denied
@@ -16,6 +18,7 @@ from .amounts import (
     OtherFindingsAmount,
     ParsedAmount,
     amounts_in,
+    convert,
     convertible,
     is_known_unit,
     label_before,
@@ -23,6 +26,7 @@ from .amounts import (
     parse_amount,
     parse_number,
     pick_value,
+    word_amounts_in,
 )
 from .clinical_amounts import check_not_clinical_information
 from .conventions import conventions_in, convert_with
@@ -205,14 +209,18 @@ def read_amount(
     computed = computed_pack_years(parsed.numbers, parsed.written_unit, spec.unit, text)
     copied = not text or is_json_number or computed is not None or copied_from(parsed, text)
     same = None if copied else _same_in_other_words(parsed, text)
-    if not copied and same is None:
+    converted_from = None if copied or same else _converted_in_report(parsed, spec, text)
+    if not copied and same is None and converted_from is None:
         raise AmountError(
             f"{shown!r} is not in the report as written: copy the number and its unit "
             'exactly as the report writes them (e.g. "95%", "1,4 cm"), or null'
         )
     at: tuple[int, int] | None = same.span if same is not None else None
     read = parsed
-    if parsed.written_unit is None:
+    if converted_from is not None:
+        read, at, unit_from = converted_from, converted_from.span, "report"
+        units = _shared_units(read.units)
+    elif parsed.written_unit is None:
         found = _amount_in_report(parsed, spec, text, name) if text else None
         unit_from = "report" if found else "field"
         if found is not None:
@@ -275,6 +283,24 @@ def _same_in_other_words(parsed: ParsedAmount, text: str) -> ParsedAmount | None
     if not found or any(normalise_unit(a.written_unit or "") != unit for a in found):
         return None
     return found[0]
+
+
+def _converted_in_report(parsed: ParsedAmount, spec: FieldSpec, text: str) -> ParsedAmount | None:
+    """The report's amount that a bare number not found as written is the exact conversion
+    of, into the field's unit ("6" for "een half jaar" or "zes maanden" in months, "14" for
+    "1,4 cm" in mm, "12" for "1 jaar"): the model converted it itself, rightly. The first
+    such amount (in digits, then in words); None when there is none or the number has a
+    unit."""
+    unit = spec.unit or ""
+    if parsed.written_unit is not None or len(parsed.numbers) != 1 or not is_known_unit(unit):
+        return None
+    for found in chain(amounts_in(text), word_amounts_in(text)):
+        for number, written in zip(found.numbers, _shared_units(found.units), strict=True):
+            if written is None or not convertible(written, unit):
+                continue
+            if math.isclose(convert(number, written, unit), parsed.numbers[0], rel_tol=1e-6):
+                return found
+    return None
 
 
 def _place_named(
