@@ -64,11 +64,36 @@ def test_numbers_follow_dutch_and_english_conventions(text, value):
         ("30 pakjaren", [30.0], ["pakjaren"], "single", None),  # pack-years, defined for pint
         ("30 sigaretten", [30.0], [None], "single", None),  # a word, not a unit
         ("-> 10,4 ng/ml", [10.4], ["ng/ml"], "single", None),  # an arrow, not "more than"
+        ("kleiner dan 4 mm", [4.0], ["mm"], "single", "<"),
+        ("groter dan 2 cm", [2.0], ["cm"], "single", ">"),
+        ("less than 5 mm", [5.0], ["mm"], "single", "<"),
+        ("anderhalve centimeter", [1.5], ["centimeter"], "single", None),  # in words
+        ("ruim veertig jaar", [40.0], ["jaar"], "single", None),
+        ("vijfentwintig jaar", [25.0], ["jaar"], "single", None),
+        ("tweeëntwintig mm", [22.0], ["mm"], "single", None),
+        ("halfjaarlijkse controle", [0.5], ["jaar"], "single", None),  # how often, as a word
+        ("driemaandelijks", [3.0], ["maand"], "single", None),
+        ("wekelijks", [1.0], ["week"], "single", None),
     ],
 )
 def test_amounts_are_read_as_written(text, numbers, units, kind, comparator):
     a = parse_amount(text)
     assert (a.numbers, a.units, a.kind, a.comparator) == (numbers, units, kind, comparator)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Roken  : ex-roker\nPakjaren  : 38\nAlcohol : geen", [([38.0], ["Pakjaren"], "38")]),
+        ("Pakjaren: 38 (schatting)", [([38.0], ["Pakjaren"], "38")]),
+        ("Jaar: 2019", []),  # a time unit as a label is a date
+        ("L: 3", []),  # a letter is no litre
+        ("gestopt 2021\nPakjaren: 38", [([38.0], ["Pakjaren"], "38")]),  # no unit across lines
+        ("laesie 12\nmm", []),
+    ],
+)
+def test_a_unit_written_as_the_label_before_its_number(text, found):
+    assert [(a.numbers, a.units, text[a.span[0] : a.span[1]]) for a in amounts_in(text)] == found
 
 
 @pytest.mark.parametrize(

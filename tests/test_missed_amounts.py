@@ -64,6 +64,49 @@ def test_only_one_amount_of_a_kind_no_other_field_asks_for_is_doubted(text, answ
     assert doubted(text, **answered) == expected
 
 
+def test_an_amount_written_in_words_is_shown_too():
+    doubts = missed_amount_doubts(TASK, NULLS, "Volgende MRI over anderhalf jaar.", {})
+    assert '"anderhalf jaar"' in doubts[0] and doubts[0].startswith('"interval_months"')
+
+
+FOLLOW_UP = Task.model_validate(
+    {
+        "name": "follow-up",
+        "description": "The follow-up that the report advises now.",
+        "fields": {
+            "follow_up_advised": {"type": "boolean"},
+            "interval_months": {
+                "type": "number",
+                "unit": "months",
+                "nullable": True,
+                "description": "Months until the follow-up; null if no follow-up",
+            },
+        },
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "advised", "shown"),
+    [
+        # the earlier advice in the clinical information is not shown: a copy is refused
+        (
+            "Klinische gegevens: eerder controle na 1 jaar geadviseerd.\n\n"
+            "Advies: volgende MRI over anderhalf jaar.",
+            True,
+            "anderhalf jaar",
+        ),
+        ("Klinische gegevens: eerder controle na 1 jaar geadviseerd.\n\nAdvies: MRI.", True, None),
+        # no amount is shown where the model says there is no follow-up
+        ("Follow-up niet nodig; bij klachten langer dan 3 maanden terug.", False, None),
+    ],
+)
+def test_what_a_null_interval_is_shown(text, advised, shown):
+    output = {"follow_up_advised": advised, "interval_months": None}
+    doubts = missed_amount_doubts(FOLLOW_UP, output, text, {})
+    assert [d.split('"')[3] for d in doubts] == ([shown] if shown else [])
+
+
 def test_a_bare_number_where_the_report_writes_one_amount_of_the_kind_is_doubted():
     text = "PSA-dichtheid 0,09; ex-roker, 30 pakjaren; controle over 6 maanden."
     output, readings = read(text, {"pack_years": "0,09", "interval_months": "6"})

@@ -52,6 +52,17 @@ LETTER = (
         ("Rookt 15 sigaretten per dag.", None),  # no years
         # since an age, but stopped: the years run to the stop, which is not written
         ("Dhr., 70 jaar, gestopt met roken; rookte 1 pakje per dag sinds zijn 18e.", None),
+        ("Hij rookte ruim veertig jaar een pakje per dag.", 40.0),  # years in words
+        ("Rookt al vijfentwintig jaar 2 pakjes per dag.", 50.0),
+        # someone else's smoking is not the patient's
+        ("Haar echtgenoot rookt al 30 jaar een pakje per dag.", None),
+        (
+            "Vader rookte 40 jaar lang 2 pakjes per dag. "
+            "Zelf rookt zij 1 pakje per dag, al 10 jaar.",
+            10.0,
+        ),
+        # a patient who never smoked has no pack-years, whatever else the letter says
+        ("Zelf nooit gerookt; woont met een partner die 1 pakje per dag rookt, al 20 jaar.", None),
     ],
 )
 def test_the_pack_years_a_sentence_implies(text, expected):

@@ -64,6 +64,21 @@ def test_a_later_value_without_the_label_counts_after_a_word_for_a_repeat():
     assert "gehemolyseerd: 6,8 mmol/l" in doubted(text, k="7,1 mmol/l")[0]
 
 
+def test_limits_are_not_later_results():
+    text = "K 6,3 mmol/l; bij controle nog 6,0 mmol/l. Bij K > 6,5 mmol/l overleg."
+    assert "nog 6,0 mmol/l" in doubted(text, k="6,3 mmol/l")[0]
+    text = "Hb 5,6 mmol/l; 1 EC besteld (transfusiegrens Hb < 5,5 mmol/l)."
+    assert doubted(text, hb="5,6 mmol/l") == []
+
+
+def test_after_a_repeat_only_the_first_result_can_be_the_later_one():
+    """The first result after "Controle" is another field's (Hb): the next, another test
+    of the same kind, is no later potassium."""
+    text = "Lab: K 4,6 mmol/l. Controle-lab (na 2 EC): Hb 6,7 mmol/l, ureum 23,8 mmol/l."
+    assert doubted(text, k="4,6 mmol/l") == []
+    assert doubted(text.replace("Hb 6,7 mmol/l, ", ""), k="4,6 mmol/l") != []
+
+
 @pytest.mark.parametrize(
     "text",
     [

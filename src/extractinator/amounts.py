@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 __all__ = [
     "NUMBER_PATTERN",
+    "NUMBER_WORD_PATTERN",
     "PICKS",
     "amounts_in",
     "AmountError",
@@ -30,6 +31,7 @@ __all__ = [
     "first_amount",
     "is_known_unit",
     "kind_of",
+    "number_word",
     "label_before",
     "with_label",
     "places_of",
@@ -328,6 +330,8 @@ _COMPARATORS: list[tuple[str, Comparator]] = [
     (r">=|≥|=>", ">="),
     (r"<", "<"),
     (r"(?<![-–])>", ">"),  # not the head of an arrow ("9,1 -> 10,4 ng/ml")
+    (r"kleiner\s+dan|minder\s+dan|less\s+than|smaller\s+than|fewer\s+than", "<"),
+    (r"groter\s+dan|meer\s+dan|more\s+than|larger\s+than|greater\s+than", ">"),
     (r"±|~|\+/-|ca\.?|circa|ongeveer|approx\.?|approximately|about|bijna", "~"),
     (r"max\.?|maximaal|maximum|tot|up to|hooguit|at most", "<="),
     (r"min\.?|minimaal|minimum|ten minste|tenminste|minstens|at least", ">="),
@@ -337,9 +341,9 @@ _RANGE_SEP = r"\s*(?:-|–|—|tot|t/m|à|a|to|until)\s*"
 _DIM_SEP = r"\s*[x×*]\s*"
 _AMOUNT = re.compile(
     rf"(?:(?P<cmp>{_COMPARATOR})\s*)?"
-    rf"(?P<n0>{_NUMBER})(?:\s*(?P<u0>{_UNIT_TOKEN}))?"
-    rf"(?:(?P<sep1>{_DIM_SEP}|{_RANGE_SEP})(?P<n1>{_NUMBER})(?:\s*(?P<u1>{_UNIT_TOKEN}))?"
-    rf"(?:(?P<sep2>{_DIM_SEP})(?P<n2>{_NUMBER})(?:\s*(?P<u2>{_UNIT_TOKEN}))?)?)?",
+    rf"(?P<n0>{_NUMBER})(?:[ \t]*(?P<u0>{_UNIT_TOKEN}))?"
+    rf"(?:(?P<sep1>{_DIM_SEP}|{_RANGE_SEP})(?P<n1>{_NUMBER})(?:[ \t]*(?P<u1>{_UNIT_TOKEN}))?"
+    rf"(?:(?P<sep2>{_DIM_SEP})(?P<n2>{_NUMBER})(?:[ \t]*(?P<u2>{_UNIT_TOKEN}))?)?)?",
     re.IGNORECASE,
 )
 
@@ -353,12 +357,36 @@ _NUMBER_WORDS = {
     "zeven": 7, "acht": 8, "negen": 9, "tien": 10, "elf": 11, "twaalf": 12,
     "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "dertien": 13, "veertien": 14, "vijftien": 15, "zestien": 16, "zeventien": 17,
+    "achttien": 18, "negentien": 19, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
 }  # fmt: skip
+_TENS = {
+    "twintig": 20, "dertig": 30, "veertig": 40, "vijftig": 50, "zestig": 60, "zeventig": 70,
+    "tachtig": 80, "negentig": 90, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_NUMBER_WORDS.update(_TENS)
+_NUMBER_WORDS.update(  # "vijfentwintig", "tweeëntwintig"
+    {
+        f"{one}{'ën' if one.endswith('e') else 'en'}{ten}": n + t
+        for n, one in enumerate(
+            ("een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen"), start=1
+        )
+        for ten, t in list(_TENS.items())[:8]
+    }
+)
+NUMBER_WORD_PATTERN = "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True))
+
+
+def number_word(word: str) -> float | None:
+    """The number a word writes ("zes", "veertig", "vijfentwintig", "anderhalf"), or None."""
+    found = _NUMBER_WORDS.get(" ".join(word.lower().split()))
+    return None if found is None else float(found)
+
+
 _WORD_AMOUNT = re.compile(
-    r"(?<!\w)(?P<w>"
-    + "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True))
-    + rf")\s+(?P<u>{_UNIT_TOKEN})",
-    re.IGNORECASE,
+    rf"(?<!\w)(?P<w>{NUMBER_WORD_PATTERN})\s+(?P<u>{_UNIT_TOKEN})", re.IGNORECASE
 )
 
 
@@ -378,7 +406,7 @@ def word_amounts_in(text: str) -> Iterator[ParsedAmount]:
         unit = m.group("u").strip()
         if normalise_unit(unit) is None:
             continue
-        number = float(_NUMBER_WORDS[" ".join(m.group("w").lower().split())])
+        number = number_word(m.group("w")) or 0.0
         found.append(ParsedAmount(text, [number], [unit], span=(m.start(), m.end())))
     for m in _PERIOD.finditer(text):
         number = float(_PERIOD_COUNT.get((m.group("w") or "").lower(), 1))
@@ -410,16 +438,34 @@ def parse_amount(text: str) -> ParsedAmount:
     return _parsed(text, m)
 
 
+# a unit written as the label before its number, in a list or table ("Pakjaren : 38");
+# not a time unit ("Jaar: 2019" is a date)
+_LABEL_UNIT = re.compile(
+    rf"(?<![\w/])(?P<u>[^\W\d_][\w-]*)[ \t]*:[ \t]*(?P<n>{_NUMBER})(?![\w.,]|[ \t]*[^\W\d_%])",
+)
+
+
 def amounts_in(text: str, *, bare: bool = False) -> Iterator[ParsedAmount]:
     """Every amount in ``text`` written with a known unit, in order, each with its span
-    ("3,2 x 2,1 cm", "90-100%", "< 5 mm"); with ``bare``, numbers written without one too."""
+    ("3,2 x 2,1 cm", "90-100%", "< 5 mm", the 38 of "Pakjaren : 38"); with ``bare``,
+    numbers written without one too."""
+    labelled = {m.span("n"): m.group("u") for m in _LABEL_UNIT.finditer(_normalised(text))}
     for m in _AMOUNT.finditer(_normalised(text)):
         try:
             found = _parsed(text, m)
         except AmountError:
             continue
+        unit = labelled.get(found.span)
+        if found.written_unit is None and unit and _labels_an_amount(unit):
+            found = ParsedAmount(text, found.numbers, [unit], span=found.span)
         if bare or found.written_unit is not None:
             yield found
+
+
+def _labels_an_amount(word: str) -> bool:
+    """Whether a label word is a unit its number is in ("Pakjaren"), not a time ("Jaar")
+    or a letter ("L: 3" is no litre)."""
+    return len(word) > 2 and normalise_unit(word) is not None and kind_of(word) != "a time"
 
 
 def _normalised(text: str) -> str:

@@ -18,9 +18,16 @@ itself ("size", "distance", "largest"), in the clause right before the amount
 
 A size field answered null because its copy was refused (a distance, another organ's
 size: see ``reading``) is doubted too, where the report writes exactly one length that
-may be the size: not in the clinical information, not a distance to a landmark, not about
-another organ (``organs``). The model tried to give a size, so the report has one to
-give; "4 cm van de tepel" refused, "een laesie van 0,8 cm" is shown.
+may be the size: not in the clinical information, not a distance to a landmark, not a
+specimen's size (``specimens``), not about another organ (``organs``). The model tried to
+give a size, so the report has one to give; "4 cm van de tepel" refused, "een laesie van
+0,8 cm" is shown.
+
+No amount is shown for a field whose presence field is false ("interval_months" where
+"follow_up_advised" is false: ``absence``). Amounts written in words count ("anderhalve
+centimeter"). For a field tied to this
+examination (``clinical_amounts``), amounts in the clinical information are never shown:
+a copy of one would be refused.
 
 An answer copied from the clinical information ("afstand tot MRF 1 mm" on the MRI before
 the operation) is doubted where the report itself, outside it, names the field before one
@@ -36,8 +43,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from itertools import chain
 from typing import Any
 
+from .absence import absent_values
 from .amounts import (
     AmountError,
     ParsedAmount,
@@ -47,12 +56,14 @@ from .amounts import (
     is_known_unit,
     kind_of,
     pick_value,
+    word_amounts_in,
 )
-from .clinical_amounts import clinical_sections
+from .clinical_amounts import clinical_sections, is_about_this_examination
 from .distances import is_distance, is_size_field
 from .field_names import NAMED_REACH, names, naming_words
 from .organs import about_another_organ, subject
 from .records import AmountReading
+from .specimens import is_specimen_size
 from .task.spec import FieldSpec, Task
 
 __all__ = ["missed_amount_doubts"]
@@ -74,6 +85,7 @@ def missed_amount_doubts(
     once (see the module docstring) and whose answer is null, or a number the report does
     not write with a unit (``readings``: how the answer's amounts were read, by path)."""
     kinds = Counter(kind_of(spec.unit) for spec in _amount_specs(task.answer_fields()))
+    none_present = {a.field for a in absent_values(task) if output.get(a.presence) is False}
     doubts = []
     for name, spec in task.answer_fields().items():
         if not spec.is_amount or not _known(spec):
@@ -83,13 +95,16 @@ def missed_amount_doubts(
         kind = kind_of(spec.unit or "")
         of_kind = [
             a
-            for a in amounts_in(text)
+            for a in sorted(chain(amounts_in(text), word_amounts_in(text)), key=_start)
             if a.written_unit and convertible(a.written_unit, spec.unit or "")
         ]
         if output.get(name) is not None and reading is not None and not bare:
             doubts += _from_clinical_information(name, spec, reading, of_kind, text)
-        if output.get(name) is not None and not bare:
+        if output.get(name) is not None and not bare or name in none_present:
             continue
+        if is_about_this_examination(spec, (task.description,)):  # the rest would be refused
+            sections = clinical_sections(text)
+            of_kind = [a for a in of_kind if not _inside(a.span[0], sections)]
         found = _one(of_kind, spec, text) if kind != _LENGTH and kinds[kind] == 1 else None
         if found is None and not bare:
             found = _named(name, spec, of_kind, text)
@@ -168,11 +183,13 @@ def _inside(at: int, sections: list[tuple[int, int]]) -> bool:
 
 def _may_be_a_size(amount: ParsedAmount, text: str, own: frozenset[str]) -> bool:
     """Whether ``amount`` may be the size a field about the organs ``own`` asks for: not in
-    the clinical information, not a distance to a landmark, not about another organ."""
+    the clinical information, not a distance to a landmark, not a specimen's size, not about
+    another organ."""
     begin, end = amount.span
     return not (
         _inside(begin, clinical_sections(text))
         or is_distance(text, amount)
+        or is_specimen_size(text, amount)
         or about_another_organ(text, begin, end, own)
     )
 
@@ -208,6 +225,10 @@ def _chain_end(first: ParsedAmount, amounts: list[ParsedAmount], text: str) -> i
             break
         end = a.span[1]
     return end
+
+
+def _start(amount: ParsedAmount) -> int:
+    return amount.span[0]
 
 
 def _known(spec: FieldSpec) -> bool:

@@ -11,9 +11,12 @@ product comes from:
 - a day's amount in one sentence: "1 pakje per dag", "2 packs a day", "20 sigaretten per
   dag" (20 cigarettes make a pack), "een half pakje per dag";
 - the years in the same sentence: "al 30 jaar", "gedurende 20 jaar", "sinds 15 jaar",
-  "25 jaar lang", "for 30 years";
+  "25 jaar lang", "for 30 years", "ruim veertig jaar";
   "van zijn 20e tot zijn 60e"; or "sinds zijn 18e" / "since age 18" with the patient's age
   from the letter ("58 jaar,", "58-jarige", "58 years old").
+
+A sentence about someone else's smoking ("Haar echtgenoot rookt al 30 jaar een pakje per
+dag") gives none, and a letter saying the patient never smoked implies no pack-years.
 
 "Since" counts up to the patient's age only where the sentence does not say the patient
 stopped ("gestopt", "stopped", "quit"): the years would then run to the stop.
@@ -25,7 +28,7 @@ import math
 import re
 from typing import Any
 
-from .amounts import amounts_in, normalise_unit
+from .amounts import NUMBER_WORD_PATTERN, amounts_in, normalise_unit, number_word
 from .records import AmountReading
 from .task.spec import Task
 
@@ -50,9 +53,22 @@ _WORDS = {
     "een half": 0.5,
     "anderhalf": 1.5,
 }
+_YEARS = rf"(\d+|{NUMBER_WORD_PATTERN})"  # "30", "veertig"
 _FOR_YEARS = re.compile(
-    r"\b(?:al|gedurende|ruim|ongeveer|for|over|sinds)\s+(\d+)\s+(?:jaar|years)\b"
-    r"|\b(\d+)\s+(?:jaar|years)\s+lang\b",
+    rf"\b(?:al|gedurende|ruim|ongeveer|for|over|sinds)\s+{_YEARS}\s+(?:jaar|years)\b"
+    rf"|\b{_YEARS}\s+(?:jaar|years)\s+lang\b",
+    re.IGNORECASE,
+)
+# whose smoking a sentence is about, where it is not the patient's
+_SOMEONE_ELSE = re.compile(
+    r"\b(?:echtgeno(?:o|te)t\w*|partner|vader|moeder|broer|zus|zoon|dochter|ouders"
+    r"|husband|wife|father|mother|brother|sister|son|daughter|parents|spouse"
+    r"|(?:haar|zijn|her|his)\s+(?:man|vrouw))\b",
+    re.IGNORECASE,
+)
+_NEVER = re.compile(
+    r"\bnooit\s+(?:\w+\s+)?gerookt\b|\bniet-?roker\b|\bnever\s+smoked\b|\bnon-?smoker\b"
+    r"|\bnever\s+(?:a\s+)?smoker\b",
     re.IGNORECASE,
 )
 _FROM_TO = re.compile(
@@ -81,11 +97,13 @@ def _number(word: str) -> float:
 
 def implied_pack_years(text: str) -> tuple[float, str] | None:
     """The pack-years of the first sentence that gives a day's amount and the years smoked
-    (see the module docstring), with that sentence; None where none does."""
+    of the patient (see the module docstring), with that sentence; None where none does."""
+    if _NEVER.search(text):
+        return None
     for sentence in _SENTENCE.finditer(text):
         words = sentence.group()
         day = _PER_DAY.search(words)
-        if day is None:
+        if day is None or _SOMEONE_ELSE.search(words):
             continue
         packs = _number(day.group(1))
         if day.group(2).lower().startswith(("sigaret", "cigarette")):
@@ -116,7 +134,8 @@ def computed_pack_years(
 def _years(sentence: str, text: str) -> float | None:
     """The years smoked that ``sentence`` gives, the patient's age from ``text`` if needed."""
     if m := _FOR_YEARS.search(sentence):
-        return float(m.group(1) or m.group(2))
+        years = m.group(1) or m.group(2)
+        return number_word(years) or float(years)
     if m := _FROM_TO.search(sentence):
         start, end = (g for g in m.groups() if g is not None)
         return float(end) - float(start)

@@ -36,6 +36,7 @@ from .field_names import check_not_named_for_another, field_labels
 from .organs import check_not_another_organ, subject
 from .pack_years import computed_pack_years, fill_implied_pack_years
 from .records import AmountReading
+from .specimens import check_not_the_specimen
 from .task.spec import FieldSpec, Task
 from .validate import InvalidOutput
 
@@ -244,6 +245,7 @@ def read_amount(
     if spec.type == "integer":
         value = float(round(value))
     check_not_a_distance(spec, read, text, shown)
+    check_not_the_specimen(spec, read, text, shown)
     check_not_clinical_information(spec, read, text, shown, around)
     described = (spec.description, *around)
     check_not_another_organ(subject(described), spec, read.numbers, text, shown)

@@ -10,7 +10,11 @@ later result once, where the report writes one that can hardly be another test's
   before the copied amount: "Hb", "K", "kalium"; not a flag such as "H", "L" or "(H)" or
   a word such as "naar", "van", "tot" that any value may follow), or with a word for a
   repeat between the two ("herhaald", "controle", "repeat", "later", "daarna"); of
-  several, the last with the same label, else the first after such a word;
+  several, the last with the same label, else the first result after the first such word,
+  unless that one is named as another amount field's ("Controle-lab: Hb 6,7 mmol/l,
+  ureum 23,8 mmol/l" holds no later creatinine);
+- not a limit ("bij kalium > 6,5 mmol/l", "transfusiegrens Hb < 5,5 mmol/l": a value
+  written with "<" or ">");
 - not named in the clause before it as another amount field's ("van 104 naar 139 µmol/l"
   after "kreatinine" is not a later potassium).
 """
@@ -84,21 +88,29 @@ def recent_amount_doubts(
         if label in _NOT_LABELS:
             label = None
         others = _other_fields_words(task, name)
+        repeat = _REPEAT.search(text, reading.end)
         same: list[str] = []
-        repeated: list[str] = []
+        repeated: list[str] = []  # the first result after the word for a repeat, if the field's
+        first_after_repeat = True
         for later in amounts_in(text):
             begin, end = later.span
             if begin < reading.end or later.kind == "range" or later.written_unit is None:
                 continue
+            if later.comparator in ("<", ">", "<=", ">="):
+                continue  # a limit ("bij kalium > 6,5 mmol/l"), not a result
             if not convertible(later.written_unit, spec.unit):
                 continue
             if _REFERENCE.search(text[max(0, begin - 20) : begin]):
                 continue
-            if names(text, begin, others) is not None:
+            another = names(text, begin, others) is not None
+            after_repeat = repeat is not None and begin >= repeat.end() and first_after_repeat
+            if after_repeat:
+                first_after_repeat = False
+            if another:
                 continue
             if label is not None and label_before(text, begin) == label:
                 same.append(with_label(text, begin, end))
-            elif _REPEAT.search(text[reading.end : begin]):
+            elif after_repeat:
                 repeated.append(with_label(text, begin, end))
         if same or repeated:
             written = same[-1] if same else repeated[0]
