@@ -162,6 +162,18 @@ def test_a_null_is_doubted_where_the_report_names_the_field_before_one_amount_of
     ]  # the short name in the description's bracket
 
 
+def test_the_heading_of_a_line_names_the_amount_of_its_first_sentence():
+    text = (
+        "Circumferentieel resectievlak: vrij; de kleinste afstand bedraagt 11 mm, ter hoogte "
+        "van de m. levator ani. Distaal (perianale huid) vrij op 3 cm.\n"
+    )
+    assert (
+        '"Circumferentieel resectievlak: vrij; de kleinste afstand bedraagt 11 mm"'
+        in named(text)[0]
+    )
+    assert named("Circumferentieel resectievlak: vrij. Distaal vrij op 3 cm.\n") == []
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -10,7 +10,9 @@ the other's start and the shorter has at least four letters ("kreat", "kreatinin
 when both share their first six letters ("circumferentiële", "circumferential"; "prostaat",
 "prostate"); a shorter field word must match exactly ("crm", "hb", "k").
 
-The words before an amount are those of its clause: the same sentence, after any number
+A line's heading ("Circumferentieel resectievlak: vrij; ... 11 mm") names the amounts on
+its line for the missed-amount hint (``heading_names``). The words before an amount are
+those of its clause: the same sentence, after any number
 before it, at most ``NAMED_REACH`` characters back ("kreat" in "CRP 212, kreat 165
 umol/l"; "circumferentiële snijvlak" in "Kleinste afstand tot het circumferentiële
 snijvlak 1,2 cm").
@@ -29,6 +31,7 @@ __all__ = [
     "NAMED_REACH",
     "clause_before",
     "field_labels",
+    "heading_names",
     "naming_words",
     "names",
     "same_word",
@@ -90,6 +93,24 @@ def names(text: str, start: int, labels: set[str]) -> int | None:
     for word in WORD.finditer(clause):
         if any(same_word(word.group(), label) for label in labels):
             return offset + word.start()
+    return None
+
+
+_LINE_HEADING = re.compile(r"[ \t]*(?:[-*•]\s*)?([^\W\d_][^:\n]{0,40}):")
+
+
+def heading_names(text: str, start: int, labels: set[str]) -> int | None:
+    """Where the heading of the line of the amount at ``start`` ("Circumferentieel
+    resectievlak: vrij; de kleinste afstand bedraagt 11 mm") begins, where a word of it
+    names one of ``labels`` and the amount is in the heading's first sentence; None
+    otherwise."""
+    line_start = text.rfind("\n", 0, start) + 1
+    m = _LINE_HEADING.match(text, line_start)
+    if m is None or m.end() > start or re.search(r"\.\s", text[m.end() : start]):
+        return None
+    for word in WORD.finditer(m.group(1)):
+        if any(same_word(word.group(), label) for label in labels):
+            return m.start(1)
     return None
 
 

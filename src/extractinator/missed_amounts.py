@@ -13,8 +13,9 @@ A null is also doubted where the report names the field right before one amount 
 kind ("circumferential_margin_mm" or "(CRM)": "afstand tot het circumferentiële snijvlak
 1,2 cm"), a length too, however many others the report writes. The name is a word of the
 field's name or of a short bracket in its description, less the words for the measurement
-itself ("size", "distance", "largest"), in the clause right before the amount
-(``field_names``). On the held-out dev half this hint came once, rightly.
+itself ("size", "distance", "largest"), in the clause right before the amount or in the
+heading of its line ("Circumferentieel resectievlak: vrij; de kleinste afstand bedraagt
+11 mm") (``field_names``). On the held-out dev half this hint came once, rightly.
 
 A size field answered null because its copy was refused (a distance, another organ's
 size: see ``reading``) is doubted too, where the report writes exactly one length that
@@ -60,7 +61,7 @@ from .amounts import (
 )
 from .clinical_amounts import clinical_sections, is_about_this_examination
 from .distances import is_distance, is_size_field
-from .field_names import NAMED_REACH, names, naming_words
+from .field_names import NAMED_REACH, heading_names, names, naming_words
 from .organs import about_another_organ, subject
 from .records import AmountReading
 from .specimens import is_specimen_size
@@ -203,6 +204,8 @@ def _named(
     found: dict[float | None, tuple[str, tuple[float, ...]]] = {}
     for a in amounts:
         at = names(text, a.span[0], labels)
+        if at is None:
+            at = heading_names(text, a.span[0], labels)
         if at is not None:
             end = _chain_end(a, amounts, text)
             found.setdefault(_value(a, spec), (text[at:end], tuple(a.numbers)))
