@@ -487,3 +487,31 @@ def test_a_number_of_a_list_sharing_one_unit_is_a_copy_with_that_unit(written, c
     else:
         with pytest.raises(InvalidOutput, match="not in the report as written"):
             read_amounts(task, out, text)
+
+
+@pytest.mark.parametrize(
+    ("written", "text", "refused"),
+    [
+        ("0.12", "Volume 68 cm3, PSA-dichtheid 0,12. PSA 7,9 ng/ml.", True),
+        ("0,14", "PSA density 0,14.", True),
+        ("6,1", "PSA-waarde 6,1.", False),  # the PSA's value, not a derived measure
+        ("6,1", "PSA was 6,1 bij de huisarts.", False),
+    ],
+)
+def test_a_number_after_the_fields_name_joined_to_a_derived_measure_is_refused(
+    written, text, refused
+):
+    task = Task.model_validate(
+        {
+            "name": "prostate",
+            "description": "Prostate MRI.",
+            "fields": {"psa_ng_ml": {"type": "number", "unit": "ng/ml", "nullable": True}},
+        }
+    )
+    out = {"psa_ng_ml": written}
+    if refused:
+        with pytest.raises(InvalidOutput, match="another quantity than this field asks for"):
+            read_amounts(task, out, text)
+    else:
+        read_amounts(task, out, text)
+        assert out["psa_ng_ml"] == 6.1

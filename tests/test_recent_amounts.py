@@ -71,6 +71,20 @@ def test_limits_are_not_later_results():
     assert doubted(text, hb="5,6 mmol/l") == []
 
 
+def test_a_qualified_test_is_another_test():
+    task = Task.model_validate(
+        {
+            "name": "psa",
+            "description": "PSA; the most recent value.",
+            "fields": {"psa": {"type": "number", "unit": "ng/ml", "nullable": True}},
+        }
+    )
+    text = "PSA 7,2 ng/ml, vrij PSA 1,1 ng/ml (vrij/totaal 0,15). Herhaald: PSA 7,5 ng/ml."
+    output = {"psa": "7,2 ng/ml"}
+    doubts = recent_amount_doubts(task, output, text, read_amounts(task, output, text))
+    assert len(doubts) == 1 and '"PSA 7,5 ng/ml"' in doubts[0]
+
+
 def test_after_a_repeat_only_the_first_result_can_be_the_later_one():
     """The first result after "Controle" is another field's (Hb): the next, another test
     of the same kind, is no later potassium."""

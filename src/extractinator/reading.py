@@ -32,7 +32,7 @@ from .clinical_amounts import check_not_clinical_information
 from .conventions import conventions_in, convert_with
 from .distances import check_not_a_distance
 from .excluded_findings import check_not_excluded, not_counted
-from .field_names import check_not_named_for_another, field_labels
+from .field_names import check_not_named_for_another, field_labels, naming_words, same_word
 from .organs import check_not_another_organ, subject
 from .pack_years import computed_pack_years, fill_implied_pack_years
 from .records import AmountReading
@@ -229,6 +229,7 @@ def read_amount(
         elif text and computed is None:
             _check_percentage_written(spec, shown)
             _check_not_another_quantity(parsed, spec, text, shown)
+            _check_not_a_compound(parsed, spec, name, text, shown)
         units = _shared_units(read.units) if found else [spec.unit] * len(parsed.numbers)
     else:  # "3,2 x 2,1 cm": numbers without their own unit share the next one written
         unit_from = "answer"
@@ -378,6 +379,43 @@ def _check_not_another_quantity(
             f"{shown!r} is written in the report only as {others[0]!r}, which is not an "
             f"amount in {spec.unit}: give the amount this field asks for as the report "
             "writes it, with its unit, or null"
+        )
+
+
+# the field's name joined to a word for a derived measure names another quantity of that
+# thing ("PSA-dichtheid 0,12", "PSA density 0,12"; not "PSA-waarde 6,1")
+_COMPOUND = re.compile(
+    r"([^\W\d_]+)[- ]+(dichtheid|density|ratio|index|snelheid|velocity|verdubbelingstijd"
+    r"|doubling\s+time|quoti[eë]nt|quotient)[ \t]*[:=]?[ \t]*$",
+    re.IGNORECASE,
+)
+
+
+def _check_not_a_compound(
+    parsed: ParsedAmount, spec: FieldSpec, name: str, text: str, shown: str
+) -> None:
+    """A number copied without a unit that the report writes only after the field's name
+    joined to another word ("0,12" from "PSA-dichtheid 0,12" for a PSA in ng/ml) is another
+    quantity of that thing. Raise the re-ask."""
+    if len(parsed.numbers) != 1 or not name:
+        return
+    own, labels = naming_words(name, spec), field_labels(name, spec)
+    compounds = []
+    for found in amounts_in(text, bare=True):
+        if found.numbers != parsed.numbers:
+            continue
+        m = _COMPOUND.search(text[max(0, found.span[0] - 40) : found.span[0]])
+        other = m.group(2) if m else ""
+        if not (m and any(same_word(m.group(1), w) for w in own)):
+            return  # written somewhere not as a compound of the field's name
+        if any(same_word(other, w) for w in labels):
+            return  # the field's own words ("psa-density" for a PSA density)
+        compounds.append(f"{m.group(0).strip()} {text[found.span[0] : found.span[1]]}")
+    if compounds:
+        raise AmountError(
+            f"{shown!r} is written in the report as {compounds[0]!r}, another quantity than "
+            "this field asks for: give the amount this field asks for as the report writes "
+            "it, with its unit, or null"
         )
 
 

@@ -13,6 +13,8 @@ later result once, where the report writes one that can hardly be another test's
   several, the last with the same label, else the first result after the first such word,
   unless that one is named as another amount field's ("Controle-lab: Hb 6,7 mmol/l,
   ureum 23,8 mmol/l" holds no later creatinine);
+- not another test by a qualifier before its name ("vrij PSA 1,1 ng/ml", "urine
+  kreatinine");
 - not a limit ("bij kalium > 6,5 mmol/l", "transfusiegrens Hb < 5,5 mmol/l": a value
   written with "<" or ">");
 - not named in the clause before it as another amount field's ("van 104 naar 139 µmol/l"
@@ -37,6 +39,8 @@ _MOST_RECENT = re.compile(
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(r"(?:ref\w*|norm\w*)[\s:.]*$|\(\s*$", re.IGNORECASE)
+# a qualifier before the test's name makes it another test ("vrij PSA 1,1 ng/ml")
+_QUALIFIED = re.compile(r"\b(?:vrije?|free|urine)\b[^\n\d,;]{0,12}$", re.IGNORECASE)
 # flags and linking words right before a value: not the name of a test
 _NOT_LABELS = {"h", "l", "hh", "ll", "n", "naar", "van", "tot", "to", "from", "en", "and", "of"}
 _REPEAT = re.compile(
@@ -101,6 +105,8 @@ def recent_amount_doubts(
             if not convertible(later.written_unit, spec.unit):
                 continue
             if _REFERENCE.search(text[max(0, begin - 20) : begin]):
+                continue
+            if _QUALIFIED.search(text[max(0, begin - 20) : begin]):
                 continue
             another = names(text, begin, others) is not None
             after_repeat = repeat is not None and begin >= repeat.end() and first_after_repeat
