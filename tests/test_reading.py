@@ -515,3 +515,27 @@ def test_a_number_after_the_fields_name_joined_to_a_derived_measure_is_refused(
     else:
         read_amounts(task, out, text)
         assert out["psa_ng_ml"] == 6.1
+
+
+def test_a_bare_number_stands_for_the_amount_about_the_fields_organ():
+    task = Task.model_validate(
+        {
+            "name": "liver",
+            "description": "Liver lesions on abdominal CT.",
+            "fields": {
+                "lesion_mm": {
+                    "type": "number",
+                    "unit": "mm",
+                    "nullable": True,
+                    "description": "Size of the liver lesion",
+                }
+            },
+        }
+    )
+    text = (
+        "Oesophagus: wandverdikking van de distale oesophagus over ca. 6 cm.\n"
+        "Lever: hypodense laesies in segment 2 (9 mm) en segment 5 (6 mm).\n"
+    )
+    out = {"lesion_mm": "6"}
+    reading = read_amounts(task, out, text)["lesion_mm"]
+    assert out["lesion_mm"] == 6.0 and text[reading.start : reading.end] == "6 mm"

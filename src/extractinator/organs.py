@@ -78,7 +78,7 @@ ORGANS: dict[str, str] = {
     "uterus": r"uter",
     "ovary": r"ovari|eierstok|adnex",
     "brain": r"hersen|brain|cerebr",
-    "oesophagus": r"oesofag|esophag|slokdarm",
+    "oesophagus": r"oesofag|oesophag|esophag|slokdarm",
 }
 _PATTERNS = {name: re.compile(rf"\b(?:{words})", re.IGNORECASE) for name, words in ORGANS.items()}
 _SENTENCE_END = re.compile(r"[.;]\s|\n")

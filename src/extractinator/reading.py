@@ -33,7 +33,7 @@ from .conventions import conventions_in, convert_with
 from .distances import check_not_a_distance
 from .excluded_findings import check_not_excluded, not_counted
 from .field_names import check_not_named_for_another, field_labels, naming_words, same_word
-from .organs import check_not_another_organ, subject
+from .organs import about_another_organ, check_not_another_organ, subject
 from .pack_years import computed_pack_years, fill_implied_pack_years
 from .records import AmountReading
 from .specimens import check_not_the_specimen
@@ -222,7 +222,8 @@ def read_amount(
         read, at, unit_from = converted_from, converted_from.span, "report"
         units = _shared_units(read.units)
     elif parsed.written_unit is None:
-        found = _amount_in_report(parsed, spec, text, name) if text else None
+        own = subject((spec.description, *around))
+        found = _amount_in_report(parsed, spec, text, name, own) if text else None
         unit_from = "report" if found else "field"
         if found is not None:
             read, at = found, found.span
@@ -334,12 +335,14 @@ def _shared_units(units: list[str | None]) -> list[str | None]:
 
 
 def _amount_in_report(
-    parsed: ParsedAmount, spec: FieldSpec, text: str, name: str
+    parsed: ParsedAmount, spec: FieldSpec, text: str, name: str, own: frozenset[str]
 ) -> ParsedAmount | None:
     """The amount of the report (written with a unit) that the copied number(s) stand in:
     the same numbers, or one number of a range or size, whose unit converts to the field's
-    unit (any unit when the field's unit is unknown). Of several, the first named by the
-    field (``field_labels``), else the first."""
+    unit (any unit when the field's unit is unknown). Of several, those about the field's
+    organs ``own`` or none ("6" for a liver lesion: "segment 5 (6 mm)", not "Oesophagus:
+    wandverdikking over ca. 6 cm"), then the first named by the field (``field_labels``),
+    else the first."""
     check = is_known_unit(spec.unit or "")
     candidates = []
     for found in amounts_in(text):
@@ -349,6 +352,10 @@ def _amount_in_report(
             continue
         if not check or convertible(found.written_unit or "", spec.unit or ""):
             candidates.append(found)
+    if len(candidates) > 1 and own:
+        candidates = [
+            c for c in candidates if not about_another_organ(text, *c.span, own)
+        ] or candidates
     if len(candidates) > 1:
         labels = field_labels(name, spec)
         named = [c for c in candidates if label_before(text, c.span[0]) in labels]
