@@ -26,9 +26,8 @@ give a size, so the report has one to give; "4 cm van de tepel" refused, "een la
 
 No amount is shown for a field whose presence field is false ("interval_months" where
 "follow_up_advised" is false: ``absence``). Amounts written in words count ("anderhalve
-centimeter"). For a field tied to this
-examination (``clinical_amounts``), amounts in the clinical information are never shown:
-a copy of one would be refused.
+centimeter"). For a field tied to this examination (``clinical_amounts``), amounts in the
+clinical information are never shown: a copy of one would be refused.
 
 An answer copied from the clinical information ("afstand tot MRF 1 mm" on the MRI before
 the operation) is doubted where the report itself, outside it, names the field before one
@@ -101,7 +100,7 @@ def missed_amount_doubts(
         ]
         if output.get(name) is not None and reading is not None and not bare:
             doubts += _from_clinical_information(name, spec, reading, of_kind, text)
-        if output.get(name) is not None and not bare or name in none_present:
+        if (output.get(name) is not None and not bare) or name in none_present:
             continue
         if is_about_this_examination(spec, (task.description,)):  # the rest would be refused
             sections = clinical_sections(text)
