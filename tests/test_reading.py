@@ -456,6 +456,14 @@ def test_a_copy_the_report_writes_twice_stands_where_the_field_names_it():
     assert readings["er"].start == text.index("ER 0%") + 3
 
 
+def one_amount(name, unit, description=None, about="d"):
+    """A task of one nullable amount field."""
+    spec = {"type": "number", "unit": unit, "nullable": True}
+    if description:
+        spec["description"] = description
+    return Task.model_validate({"name": "t", "description": about, "fields": {name: spec}})
+
+
 @pytest.mark.parametrize(
     ("written", "copied"),
     [
@@ -473,13 +481,7 @@ def test_a_number_of_a_list_sharing_one_unit_is_a_copy_with_that_unit(written, c
         "Twee noduli in de linker onderkwab van 7 en 9 mm. Cysten van 4, 6 en 12 mm. "
         "Graad 3, 14 mm. Klieren van 2,5 en 3,1 cm."
     )
-    task = Task.model_validate(
-        {
-            "name": "t",
-            "description": "d",
-            "fields": {"size_mm": {"type": "number", "unit": "mm", "nullable": True}},
-        }
-    )
+    task = one_amount("size_mm", "mm")
     out = {"size_mm": written}
     if copied:
         read_amounts(task, out, text)
@@ -501,13 +503,7 @@ def test_a_number_of_a_list_sharing_one_unit_is_a_copy_with_that_unit(written, c
 def test_a_number_after_the_fields_name_joined_to_a_derived_measure_is_refused(
     written, text, refused
 ):
-    task = Task.model_validate(
-        {
-            "name": "prostate",
-            "description": "Prostate MRI.",
-            "fields": {"psa_ng_ml": {"type": "number", "unit": "ng/ml", "nullable": True}},
-        }
-    )
+    task = one_amount("psa_ng_ml", "ng/ml", about="Prostate MRI.")
     out = {"psa_ng_ml": written}
     if refused:
         with pytest.raises(InvalidOutput, match="another quantity than this field asks for"):
@@ -518,19 +514,8 @@ def test_a_number_after_the_fields_name_joined_to_a_derived_measure_is_refused(
 
 
 def test_a_bare_number_stands_for_the_amount_about_the_fields_organ():
-    task = Task.model_validate(
-        {
-            "name": "liver",
-            "description": "Liver lesions on abdominal CT.",
-            "fields": {
-                "lesion_mm": {
-                    "type": "number",
-                    "unit": "mm",
-                    "nullable": True,
-                    "description": "Size of the liver lesion",
-                }
-            },
-        }
+    task = one_amount(
+        "lesion_mm", "mm", "Size of the liver lesion", about="Liver lesions on abdominal CT."
     )
     text = (
         "Oesophagus: wandverdikking van de distale oesophagus over ca. 6 cm.\n"
