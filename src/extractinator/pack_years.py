@@ -44,15 +44,6 @@ _PER_DAY = re.compile(
     _NUMBER + r"\s+(pakjes?|packs?|sigaretten|cigarettes)\s+(?:per|a|/)\s*(?:dag|day)\b",
     re.IGNORECASE,
 )
-_WORDS = {
-    "een": 1.0,
-    "één": 1.0,
-    "one": 1.0,
-    "a": 1.0,
-    "half": 0.5,
-    "een half": 0.5,
-    "anderhalf": 1.5,
-}
 _YEARS = rf"(\d+|{NUMBER_WORD_PATTERN})"  # "30", "veertig"
 _FOR_YEARS = re.compile(
     rf"\b(?:al|gedurende|ruim|ongeveer|for|over|sinds)\s+{_YEARS}\s+(?:jaar|years)\b"
@@ -91,8 +82,7 @@ _PER_PACK = 20  # cigarettes
 
 
 def _number(word: str) -> float:
-    word = word.lower()
-    return _WORDS[word] if word in _WORDS else float(word.replace(",", "."))
+    return number_word(word) or float(word.replace(",", "."))
 
 
 def implied_pack_years(text: str) -> tuple[float, str] | None:
