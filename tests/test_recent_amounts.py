@@ -85,6 +85,24 @@ def test_a_qualified_test_is_another_test():
     assert len(doubts) == 1 and '"PSA 7,5 ng/ml"' in doubts[0]
 
 
+def test_a_result_at_a_later_clock_time_in_the_same_sentence_is_a_later_result():
+    text = "Kalium 3,2 mmol/l (verlaagd) om 06:00; na 40 mmol KCl iv om 18:00: 3,8 mmol/l."
+    assert '"3,8 mmol/l"' in doubted(text, k="3,2 mmol/l")[0]
+    text = "Kalium 3,2 mmol/l om 06:00. Natrium om 18:00: 131 mmol/l, om 20.00 u 133 mmol/l."
+    assert doubted(text, k="3,2 mmol/l") == []  # another sentence: another test
+
+
+def test_a_result_of_another_material_is_another_test():
+    """A urine result, on a line that starts with the material or under a heading that
+    names it, is no later serum result; a later serum result still is."""
+    text = "Serum: Hb 8,4 mmol/l, K 2,9 mmol/l.\nUrine (portie): kalium 14 mmol/l, K 9 mmol/l."
+    assert doubted(text, k="2,9 mmol/l") == []
+    text = "K            4,8   mmol/l\n\nURINE (portie)\nK            7,4   mmol/l\n"
+    assert doubted(text, k="4,8") == []
+    text = "Serum: K 2,9 mmol/l.\nUrine: K 14 mmol/l.\nSerum, herhaald: K 3,4 mmol/l."
+    assert '"K 3,4 mmol/l"' in doubted(text, k="2,9 mmol/l")[0]
+
+
 def test_after_a_repeat_only_the_first_result_can_be_the_later_one():
     """The first result after "Controle" is another field's (Hb): the next, another test
     of the same kind, is no later potassium."""

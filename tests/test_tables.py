@@ -57,3 +57,17 @@ def test_words_for_before_and_after_order_two_columns_around_any_date():
     assert time_of("post-HD") > time_of("21-11-2026") > time_of("pre-HD")
     assert time_of("ontslag") > time_of("opname") and time_of("vandaag") > time_of("post-HD")
     assert time_of("pre- en post-HD") is None  # both: no order
+
+
+def test_days_of_the_week_order_a_table_within_one_week():
+    assert time_of("vr 06:15") > time_of("wo 06:30") > time_of("ma 07:00") > time_of("ma")
+    assert time_of("Friday") > time_of("mon") and time_of("do.") == time_of("donderdag")
+    assert time_of("ma 7") is None and time_of("do het") is None  # not a day and a clock
+    text = (
+        "Lab        ma 07:00   wo 06:30   vr 06:15   eenheid\n"
+        "Hb         8,8        8,4 L      8,3 L      mmol/l\n"
+        "CRP        188 H      121 H      47 H       mg/l\n"
+    )
+    (table,) = tables_in(text)
+    across = table.times_across()
+    assert texts(table.header)[max(across, key=across.get)] == "vr 06:15"

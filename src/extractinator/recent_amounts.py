@@ -12,9 +12,13 @@ later result once, where the report writes one that can hardly be another test's
   repeat between the two ("herhaald", "controle", "repeat", "later", "daarna"); of
   several, the last with the same label, else the first result after the first such word,
   unless that one is named as another amount field's ("Controle-lab: Hb 6,7 mmol/l,
-  ureum 23,8 mmol/l" holds no later creatinine);
+  ureum 23,8 mmol/l" holds no later creatinine); or, in the same sentence, right after a
+  clock time and named by nothing else ("Kalium 3,2 mmol/l om 06:00; na KCl iv om 18:00:
+  3,8 mmol/l"), the last such;
 - not another test by a qualifier before its name ("vrij PSA 1,1 ng/ml", "urine
-  kreatinine");
+  kreatinine"), or by the material its line starts with ("Urine (portie):
+  kreatinine 12,8 mmol/l" after a serum "kreatinine 49 µmol/l"; a heading "URINE" over a
+  block of lines, up to a blank line);
 - not a limit ("bij kalium > 6,5 mmol/l", "transfusiegrens Hb < 5,5 mmol/l": a value
   written with "<" or ">");
 - not named in the clause before it as another amount field's ("van 104 naar 139 µmol/l"
@@ -42,6 +46,16 @@ _REFERENCE = re.compile(r"(?:ref\w*|norm\w*)[\s:.]*$|\(\s*$", re.IGNORECASE)
 # a qualifier before the test's name makes it another test ("vrij PSA 1,1 ng/ml")
 _QUALIFIED = re.compile(r"\b(?:vrije?|free|urine)\b[^\n\d,;]{0,12}$", re.IGNORECASE)
 # flags and linking words right before a value: not the name of a test
+# a line that starts with a material: the results on it are of that material, and those
+# below a heading line that names one, up to a blank line (blood when none is named)
+_MATERIAL = re.compile(
+    r"^[ \t]*(urine|liquor|csf|ascites|pleuravocht|punctaat|feces|faeces|sputum|serum|plasma"
+    r"|bloed|blood|volbloed)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_BLOOD = {"serum", "plasma", "bloed", "blood", "volbloed"}
+# a clock time right before a value: the time of a result named earlier in the sentence
+_AT_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\s*(?:u(?:ur)?\.?)?\s*:?\s*$")
 _NOT_LABELS = {"h", "l", "hh", "ll", "n", "naar", "van", "tot", "to", "from", "en", "and", "of"}
 _REPEAT = re.compile(
     r"\b(?:herhaal\w*|herhaling|controle|repeat\w*|later|daarna|nadien)\b", re.IGNORECASE
@@ -95,6 +109,7 @@ def recent_amount_doubts(
         repeat = _REPEAT.search(text, reading.end)
         same: list[str] = []
         repeated: list[str] = []  # the first result after the word for a repeat, if the field's
+        timed: list[str] = []  # results at a clock time later in the copied one's sentence
         first_after_repeat = True
         for later in amounts_in(text):
             begin, end = later.span
@@ -108,6 +123,8 @@ def recent_amount_doubts(
                 continue
             if _QUALIFIED.search(text[max(0, begin - 20) : begin]):
                 continue
+            if _material(text, begin) != _material(text, reading.start):
+                continue
             another = names(text, begin, others) is not None
             after_repeat = repeat is not None and begin >= repeat.end() and first_after_repeat
             if after_repeat:
@@ -118,11 +135,39 @@ def recent_amount_doubts(
                 same.append(with_label(text, begin, end))
             elif after_repeat:
                 repeated.append(with_label(text, begin, end))
-        if same or repeated:
-            written = same[-1] if same else repeated[0]
+            elif _AT_CLOCK.search(text[max(0, begin - 16) : begin]) and _one_sentence(
+                text[reading.end : begin]
+            ):
+                timed.append(text[begin:end])
+        if same or repeated or timed:
+            written = same[-1] if same else repeated[0] if repeated else timed[-1]
             doubts.append(
                 f'"{name}" is "{reading.text}", but the report writes "{written}" after it. '
                 "The task asks for the most recent value: if that is a later result of the "
                 "same test, give it as written; if not, keep your answer."
             )
     return doubts
+
+
+def _one_sentence(between: str) -> bool:
+    """Whether the text between two amounts stays within one sentence."""
+    return "\n" not in between and not re.search(r"[.!?](?:\s|$)", between)
+
+
+def _material(text: str, at: int) -> str | None:
+    """The material a result at ``at`` is of: named at the start of its own line, or by a
+    heading line (no numbers) above it in the same paragraph; None for blood (the
+    default)."""
+    paragraph = text.rfind("\n\n", 0, at)
+    start = text.rfind("\n", 0, at) + 1
+    own = True
+    while True:
+        end = text.find("\n", start)
+        line = text[start : end if end >= 0 else len(text)]
+        m = _MATERIAL.match(line)
+        if m is not None and (own or not any(c.isdigit() for c in line)):
+            word = m.group(1).lower()
+            return None if word in _BLOOD else word
+        if start == 0 or start <= paragraph + 2:
+            return None
+        start, own = text.rfind("\n", 0, start - 1) + 1, False

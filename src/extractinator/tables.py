@@ -11,7 +11,9 @@ two or more spaces or a tab; a cell belongs to the header cell that starts at or
 it). The first line is the header.
 
 A time is a date ("21-11", "21-11-2026", "2026-11-21", with "06:10" after it), a month
-("maart", "june"), a word for now ("vandaag", "today", "nu", "huidig", "actueel"), which
+("maart", "june"), a day of the week with or without a clock time ("ma 07:00", "vr",
+"friday"; ordered within one week, Monday first: a table across a weekend is misread), a
+word for now ("vandaag", "today", "nu", "huidig", "actueel"), which
 is later than any date, or a word for after or before ("post-HD", "ontslag";
 "pre-HD", "opname", "baseline"), later or earlier than any date. A table's times run
 along its header (a column per time) when two or more header cells after the first are
@@ -46,6 +48,14 @@ _MONTHS = {
     "oct": 10, "oktober": 10, "october": 10, "nov": 11, "november": 11, "dec": 12,
     "december": 12,
 }  # fmt: skip
+_WEEKDAYS = {
+    "ma": 1, "maandag": 1, "mon": 1, "monday": 1, "di": 2, "dinsdag": 2, "tue": 2,
+    "tuesday": 2, "wo": 3, "woensdag": 3, "wed": 3, "wednesday": 3, "do": 4,
+    "donderdag": 4, "thu": 4, "thursday": 4, "vr": 5, "vrijdag": 5, "fri": 5, "friday": 5,
+    "za": 6, "zaterdag": 6, "sat": 6, "saturday": 6, "zo": 7, "zondag": 7, "sun": 7,
+    "sunday": 7,
+}  # fmt: skip
+_CLOCK = re.compile(r"^(?P<h>\d{1,2})[:.](?P<min>\d{2})$")
 _LATEST = (10_000,)
 _AFTER_ALL = (9_999,)  # after any date, before now
 _BEFORE_ALL = (-1,)  # before any date
@@ -102,7 +112,19 @@ def time_of(text: str) -> tuple[int, ...] | None:
             return (year, month, day, int(m["h"] or 0), int(m["min"] or 0))
     words = re.findall(r"[^\W\d_]+", text.lower())
     months = [_MONTHS[w] for w in words if w in _MONTHS]
-    return (0, months[0], 0, 0, 0) if len(months) == 1 and len(words) <= 2 else None
+    if len(months) == 1 and len(words) <= 2:
+        return (0, months[0], 0, 0, 0)
+    return _weekday(text)
+
+
+def _weekday(text: str) -> tuple[int, ...] | None:
+    """A day of the week, alone or with a clock time after it ("wo 06:30")."""
+    day, _, clock = text.strip().lower().rstrip(".").partition(" ")
+    day = day.rstrip(".")
+    at = _CLOCK.match(clock.strip()) if clock.strip() else None
+    if day not in _WEEKDAYS or (clock.strip() and at is None):
+        return None
+    return (0, 0, _WEEKDAYS[day], int(at["h"]) if at else 0, int(at["min"]) if at else 0)
 
 
 def tables_in(text: str) -> list[Table]:
