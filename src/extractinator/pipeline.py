@@ -73,6 +73,7 @@ class _Sample:
     answer: str | None = None  # the accepted answer as the model wrote it
     checked: list[str] = field(default_factory=list)  # what the model was asked to check
     before_check: dict[str, Any] | None = None  # the answer the check was asked about
+    history_shortened: bool = False  # a re-ask carried only the latest answer (context)
 
 
 async def _sample(
@@ -90,9 +91,10 @@ async def _sample(
     for attempt in range(gen.max_reasks + 2):
         if attempt - checked > gen.max_reasks:
             break  # re-asks used up (the last answer's error stays in the sample)
-        request = _request(compiled, gen, text, examples, extra, seed)
         try:
-            last = await engine.generate(request)
+            last, extra = await _generate_fitting(
+                sample, compiled, engine, gen, text, examples, extra, seed
+            )
         except EngineUnreachable:
             raise
         except ContextOverflow as e:
@@ -175,6 +177,30 @@ async def _sample(
         _accept(sample, compiled, output, amounts, last)
         break
     return sample
+
+
+async def _generate_fitting(
+    sample: _Sample,
+    compiled: CompiledTask,
+    engine: Engine,
+    gen: GenerationConfig,
+    text: str,
+    examples: list[Example] | None,
+    extra: list[Message],
+    seed: int | None,
+) -> tuple[GenerationResult, list[Message]]:
+    """Ask with the whole re-ask history; when that no longer fits the context (long cut
+    answers carried turn after turn), ask again with only the latest answer and what to
+    change in it, and note it in the sample. Raises ContextOverflow when even that does
+    not fit."""
+    try:
+        return await engine.generate(_request(compiled, gen, text, examples, extra, seed)), extra
+    except ContextOverflow:
+        if len(extra) <= 2:
+            raise
+    latest = extra[-2:]
+    sample.history_shortened = True
+    return await engine.generate(_request(compiled, gen, text, examples, latest, seed)), latest
 
 
 def _second_look(
@@ -400,6 +426,8 @@ def _fill_record(
         amounts = chosen.amounts
         record.probabilities = chosen.option_probs
         record.probability_method = chosen.probability_method
+        if chosen.history_shortened:
+            record.extra["reask_history_shortened"] = True
         if chosen.checked:  # the audit trail of the second look (checks.py)
             record.extra["checked"] = chosen.checked
             changed = check_changes(chosen.before_check or {}, output)

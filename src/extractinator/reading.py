@@ -69,6 +69,9 @@ def amount_paths(fields: dict[str, FieldSpec], output: dict[str, Any]) -> list[t
 _NULL_WORDS = {"null", "none"}
 
 
+MAX_PROBLEMS_SHOWN = 5  # the amounts a re-ask names; the rest are counted
+
+
 def read_amounts(
     task: Task, output: dict[str, Any], text: str, *, null_unreadable: bool = False
 ) -> dict[str, AmountReading]:
@@ -123,7 +126,10 @@ def read_amounts(
         if spec.compute is None and name in output:
             visit(name, spec, output, name, (task.description,))
     if problems:
-        raise InvalidOutput("invalid_amount", "; ".join(problems))
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        if len(problems) > MAX_PROBLEMS_SHOWN:  # a runaway list: the re-ask stays short
+            shown.append(f"and {len(problems) - MAX_PROBLEMS_SHOWN} more amounts of this answer")
+        raise InvalidOutput("invalid_amount", "; ".join(shown))
     if text:
         readings.update(fill_implied_pack_years(task, output, text))
     return readings
