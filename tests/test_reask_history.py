@@ -58,7 +58,6 @@ def test_a_reask_names_a_few_unreadable_amounts_and_counts_the_rest():
         {
             "name": "liver",
             "description": "Liver lesions.",
-            "description": "Liver lesions.",
             "fields": {
                 "lesions": {
                     "type": "list",
