@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from extractinator.engines.repetition import RepetitionGuard, repetition_cut
+from extractinator.engines.repetition import RepetitionGuard, counting_cut, repetition_cut
 from extractinator.validate import close_truncated_json
 
 
@@ -66,3 +66,43 @@ def test_cut_off_json_is_closed_after_a_complete_entry(text, first):
 @pytest.mark.parametrize("text", ['{"a', "no json", '{"a": 1, "b": [1, 2', ""])
 def test_nothing_complete_gives_no_candidates(text):
     assert close_truncated_json(text) == []
+
+
+DIGITS = {900 + d: d for d in range(10)}  # token 90d spells the digit d
+
+
+def spell(n):
+    return [DIGITS_OF[c] for c in str(n)]
+
+
+DIGITS_OF = {str(d): t for t, d in DIGITS.items()}
+
+
+def entry(segment, size=9):
+    """'{"segment": "<n>", "size": "<size> mm"}, ' as made-up tokens, digits spelled."""
+    return [1, 2, *spell(segment), 3, 4, *spell(size), 5, 6]
+
+
+def test_a_list_that_counts_up_is_cut_after_the_first_entry_of_the_run():
+    head = list(range(100, 140))
+    tokens = head + [t for n in range(10, 17) for t in entry(n)]
+    cut = counting_cut(tokens, DIGITS)
+    assert cut == len(head) + len(entry(10))  # entries 11..16 are the loop
+    guard = RepetitionGuard(0, check_every=1, digits=DIGITS)
+    stopped = next(i for i in range(1, len(tokens) + 1) if guard(np.array(tokens[:i]), None))
+    assert stopped < len(tokens) and guard.cut is not None
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [entry(n) for n in range(10, 15)],  # five entries: not yet a loop
+        [entry(n, size=n) for n in range(10, 17)],  # two numbers change together
+        [entry(10, size=s) for s in (11, 14, 12, 19, 15, 13, 16)],  # sizes, not a count
+        [entry(n) for n in (10, 12, 14, 16, 18, 20, 22)],  # steps of two
+    ],
+)
+def test_lists_that_do_not_count_up_by_one_are_left_alone(entries):
+    tokens = list(range(100, 140)) + [t for e in entries for t in e]
+    assert counting_cut(tokens, DIGITS) is None
+    assert counting_cut(tokens, {}) is None

@@ -131,6 +131,18 @@ class LlamaCppEngine:
         self.last_generated: list[int] = []
         self._stats = EngineStats(self.name)
         self._lock = threading.Lock()  # loop-agnostic: one sequence at a time
+        self._digits = self._digit_tokens()  # for the counting-loop guard
+
+    def _digit_tokens(self) -> dict[int, int]:
+        """Token -> digit where the model spells numbers digit by digit (each of "0"-"9"
+        one token, "10" two); else empty (the counting-loop guard is off)."""
+        digits = {}
+        for d in range(10):
+            ids = self._tokenize_text(str(d))
+            if len(ids) != 1:
+                return {}
+            digits[ids[0]] = d
+        return digits if len(self._tokenize_text("10")) == 2 else {}
 
     @property
     def model_id(self) -> str:
@@ -223,7 +235,7 @@ class LlamaCppEngine:
         """Temperature 0: the prompt onto the KV cache (reusing the cached prefix), then
         greedy decoding with the grammar checked on the chosen token first (greedy.py)."""
         llm = self._llm
-        guard = RepetitionGuard(0)
+        guard = RepetitionGuard(0, digits=self._digits)
         keys = [f'"{name}":'.encode() for name in request.option_fields or {}]
 
         def before_option_value(text: bytes) -> bool:
@@ -256,7 +268,7 @@ class LlamaCppEngine:
         llm = self._llm
         self._answer_logits.clear()
         self.last_generated = []
-        guard = RepetitionGuard(len(tokens))
+        guard = RepetitionGuard(len(tokens), digits=self._digits)
         try:
             out = llm.create_completion(
                 prompt=tokens,
