@@ -256,30 +256,3 @@ def test_later_values_after_the_named_one_are_quoted_with_it():
         "K 4,2 mmol/l",
         "PSA vorig jaar 5,2 ng/ml, thans 6,1 ng/ml",  # the later value after "thans" too
     ]
-
-
-def test_a_result_written_as_a_limit_is_shown_with_the_fields_words_on_limits():
-    task = Task.model_validate(
-        {
-            "name": "lab",
-            "description": "Lab values.",
-            "fields": {
-                "crp": {
-                    "type": "number",
-                    "unit": "mg/l",
-                    "nullable": True,
-                    "description": 'CRP in mg/l (a result reported as "<5" as 5).',
-                },
-            },
-        }
-    )
-    (doubt,) = missed_amount_doubts(task, {"crp": None}, "Lab: CRP < 3 mg/l.", {})
-    assert doubt.endswith(
-        'keep null. The field\'s description says: "CRP in mg/l (a result reported as "<5" as 5)."'
-    )
-    (doubt,) = missed_amount_doubts(task, {"crp": None}, "Lab: CRP 12 mg/l.", {})
-    assert doubt.endswith("keep null.")  # not a limit: nothing added
-    plain = task.model_copy(deep=True)
-    plain.fields["crp"].description = "CRP in mg/l."
-    (doubt,) = missed_amount_doubts(plain, {"crp": None}, "Lab: CRP < 3 mg/l.", {})
-    assert doubt.endswith("keep null.")  # the field says nothing of limits

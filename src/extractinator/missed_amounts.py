@@ -78,12 +78,6 @@ _LATER = re.compile(
 )
 
 
-_LIMIT = re.compile(
-    r"[<>≤≥]|\b(?:(?:kleiner|groter|minder|meer) dan|(?:less|more) than|below|above)\b",
-    re.IGNORECASE,
-)
-
-
 def missed_amount_doubts(
     task: Task, output: dict[str, Any], text: str, readings: dict[str, AmountReading]
 ) -> list[str]:
@@ -132,17 +126,8 @@ def missed_amount_doubts(
             doubts.append(
                 f'"{name}" is null, but the report writes "{written}". If that is what '
                 f'"{name}" asks for, give it as written; if not, keep null.'
-                + _limit_rule(written, spec)
             )
     return doubts
-
-
-def _limit_rule(written: str, spec: FieldSpec) -> str:
-    """For a result written as a limit ("CRP < 5 mg/l"), which a small model takes for no
-    result, the field's own words on limits, where its description has them."""
-    if not _LIMIT.search(written) or not spec.description or not _LIMIT.search(spec.description):
-        return ""
-    return f' The field\'s description says: "{spec.description.strip()}"'
 
 
 def _value(amount: ParsedAmount, spec: FieldSpec) -> float | None:
