@@ -5,8 +5,9 @@
 
 Prints wall seconds, cases/min, peak RSS, and per case (mean and total): prompt tokens sent,
 prompt tokens evaluated (not served from the KV cache), the case's own tokens (the prompt
-after the instruction prefix every case shares: the case text, the chat template around it,
-re-ask turns), generated tokens and, with --forced (llamacpp only), the generated tokens the
+after the instruction prefix every case shares: the case text, the chat template around it;
+for a re-ask, the prompt after the conversation its case's last request had), generated
+tokens and, with --forced (llamacpp only), the generated tokens the
 JSON-schema grammar forced (see forced_tokens.py).
 
 The engine floor is the time the engine needs for the tokens that must be evaluated:
@@ -58,6 +59,7 @@ class MeasuredEngine:
         self.own_tokens = 0
         self.answers: list[tuple[Any, list[int]]] = []  # (LlamaGrammar, generated ids)
         self._shared: list[int] = []
+        self._last: list[int] = []  # the previous request's prompt
         if tokenizer is not None:
             probe = GenerationRequest(messages=build_messages(task, ""))
             self._shared = tokenizer.tokenize_prompt(probe)
@@ -89,7 +91,11 @@ class MeasuredEngine:
         self.requests += 1
         if self.tokenizer is not None:
             tokens = self.tokenizer.tokenize_prompt(request)
-            self.own_tokens += len(tokens) - common_prefix(tokens, self._shared)
+            shared = common_prefix(tokens, self._shared)
+            if len(request.messages) > 2:  # a re-ask: its case's conversation so far is shared
+                shared = max(shared, common_prefix(tokens, self._last))
+            self.own_tokens += len(tokens) - shared
+            self._last = tokens
         if self.capture is not None and request.json_schema is not None:
             grammar = self.inner._grammar(request)  # type: ignore[attr-defined]
             self.answers.append((grammar, self.capture.take()))
@@ -285,7 +291,7 @@ def report(f: dict[str, Any]) -> str:
     labels = {
         "prompt": "prompt tokens sent",
         "evaluated": "prompt tokens evaluated (not cached)",
-        "own": "own tokens (prompt after shared prefix)",
+        "own": "own tokens (prompt after the shared prefix; a re-ask's after its last turn)",
         "generated": "generated tokens",
         "forced_single": "forced: grammar allowed one token",
         "forced_text": "forced: grammar fixed the token's text",

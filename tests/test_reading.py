@@ -142,11 +142,34 @@ PERCENT = Task.model_validate(
 )
 
 
-@pytest.mark.parametrize("written", ["7", 7, "5", 95])
+@pytest.mark.parametrize("written", ["7", 7, "5"])
 def test_a_percentage_the_report_writes_without_its_sign_is_asked_again(written):
     text = "ER: positief (Allred score 7). PR 5."
     with pytest.raises(InvalidOutput, match="not written in the report as a percentage"):
         read_amounts(PERCENT, {"er": written}, text)
+
+
+@pytest.mark.parametrize("written", [95, 1.4, "1.4"])
+def test_a_number_the_report_does_not_write_is_asked_again_json_or_not(written):
+    """A JSON number is no licence to make one up: 1.4 for "anderhalve centimeter"."""
+    text = "ER: positief (Allred score 7). Laesie van anderhalve centimeter."
+    with pytest.raises(InvalidOutput, match="is not in the report as written"):
+        read_amounts(PERCENT, {"er": written}, text)
+
+
+def test_a_json_number_that_converts_a_report_amount_exactly_is_read_as_that_amount():
+    task = Task.model_validate(
+        {
+            "name": "size",
+            "description": "Size.",
+            "fields": {"size": {"type": "number", "unit": "mm", "nullable": True}},
+        }
+    )
+    text = "Laesie van anderhalve centimeter, eerder 1,2 cm."
+    for written, value in ((15, 15.0), (12.0, 12.0)):
+        output = {"size": written}
+        readings = read_amounts(task, output, text)
+        assert output == {"size": value} and readings["size"].start is not None
 
 
 @pytest.mark.parametrize("written", ["5%", "5", "0,5"])
@@ -205,9 +228,10 @@ def test_null_written_as_text_is_null(written):
     assert out["largest_mm"] is None and "largest_mm" not in readings
 
 
-def test_a_json_number_is_taken_in_the_fields_unit():
-    out, readings = read({"largest_mm": 14, "lesions": [], "volume_ml": None, "count": 0})
-    assert out["largest_mm"] == 14.0 and readings["largest_mm"].unit_from == "field"
+def test_a_json_number_the_model_converted_itself_is_read_from_the_report():
+    out, readings = read({"largest_mm": 11, "lesions": [], "volume_ml": None, "count": 0})
+    assert out["largest_mm"] == 11.0 and readings["largest_mm"].unit_from == "report"
+    assert TEXT[readings["largest_mm"].start : readings["largest_mm"].end] == "1,1 cm"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ from .amounts import (
     OtherFindingsAmount,
     ParsedAmount,
     amounts_in,
-    convert,
     convertible,
     is_known_unit,
     label_before,
@@ -203,18 +202,19 @@ def read_amount(
     from "ER 90-100%" that range, each reduced by the field's ``pick``), preferring one
     named by the field (``name`` "er_percent": "ER 90-100%" over "> 90% tubulair"); found
     nowhere with a unit, it is in the field's unit. Text must be a copy of the report (or
-    the report's amount with its unit in other words: "1 year" for "1 jaar"); a
-    JSON number need not be (the model may have converted it itself: then it stands in no
-    amount of the report and is in the field's unit); pack-years that the report implies by
-    packs a day and years smoked are read as computed (``pack_years``). ``around`` holds
-    the descriptions of the lists and objects around the field and the task's, innermost
-    first: they say what the field is about (an organ, this examination)."""
+    the report's amount with its unit in other words: "1 year" for "1 jaar"), and so must
+    a JSON number, or be the exact conversion of a report amount (``_converted_in_report``:
+    a number the report does not write, 1.4 for "anderhalve centimeter", is made up);
+    pack-years that the report implies by packs a day and years smoked are read as
+    computed (``pack_years``). ``around`` holds the descriptions of the lists and objects
+    around the field and the task's, innermost first: they say what the field is about (an
+    organ, this examination)."""
     assert spec.unit is not None
     is_json_number = isinstance(written, (int, float)) and not isinstance(written, bool)
     shown = _num(float(written)) if is_json_number else str(written)
     parsed = parse_amount(shown)
     computed = computed_pack_years(parsed.numbers, parsed.written_unit, spec.unit, text)
-    copied = not text or is_json_number or computed is not None or copied_from(parsed, text)
+    copied = not text or computed is not None or copied_from(parsed, text)
     same = None if copied else _same_in_other_words(parsed, text)
     converted_from = None if copied or same else _converted_in_report(parsed, spec, text)
     if not copied and same is None and converted_from is None:
@@ -298,17 +298,19 @@ def _same_in_other_words(parsed: ParsedAmount, text: str) -> ParsedAmount | None
 def _converted_in_report(parsed: ParsedAmount, spec: FieldSpec, text: str) -> ParsedAmount | None:
     """The report's amount that a bare number not found as written is the exact conversion
     of, into the field's unit ("6" for "een half jaar" or "zes maanden" in months, "14" for
-    "1,4 cm" in mm, "12" for "1 jaar"): the model converted it itself, rightly. The first
-    such amount (in digits, then in words); None when there is none or the number has a
-    unit."""
+    "1,4 cm" in mm, "12" for "1 jaar", "2" for "8 weken" where the field says "4 weeks = 1
+    month"): the model converted it itself, rightly. The first such amount (in digits, then
+    in words); None when there is none or the number has a unit."""
     unit = spec.unit or ""
     if parsed.written_unit is not None or len(parsed.numbers) != 1 or not is_known_unit(unit):
         return None
+    conventions = conventions_in(spec.description)
     for found in chain(amounts_in(text), word_amounts_in(text)):
         for number, written in zip(found.numbers, _shared_units(found.units), strict=True):
             if written is None or not convertible(written, unit):
                 continue
-            if math.isclose(convert(number, written, unit), parsed.numbers[0], rel_tol=1e-6):
+            value, _ = convert_with(number, written, unit, conventions)
+            if math.isclose(value, parsed.numbers[0], rel_tol=1e-6):
                 return found
     return None
 

@@ -54,10 +54,15 @@ class TimedEngine(FakeEngine):
 
 
 def sized_answer(request: GenerationRequest) -> str:
-    """ANSWER with the largest size of the report that has a larger one than 8 mm ("1,4
-    cm"), so that no check of the size is asked (larger_amounts.py) and every case is one
-    request."""
-    return ANSWER.replace(": 8,", ": 14,") if "1,4 cm" in request.messages[-1].content else ANSWER
+    """ANSWER (as many words) with the report's largest size, or none where the report has
+    no nodule, so that no size is refused or checked (reading.py, larger_amounts.py) and
+    every case is one request."""
+    report = request.messages[-1].content
+    if "1,4 cm" in report:
+        return ANSWER.replace(": 8,", ": 14,")
+    if "8 mm" in report:
+        return ANSWER
+    return ANSWER.replace("true", "false").replace(": 8,", ": null,").replace("right", "none")
 
 
 def first_reports(n: int) -> list[str]:

@@ -20,7 +20,7 @@ from extractinator.errors import DataError
 from extractinator.experiments.compare import compare_cells
 from extractinator.experiments.execute import run_sweep
 from extractinator.experiments.heldout import field_kind, load_heldout_task, load_tasks, run_heldout
-from extractinator.experiments.heldout_scoring import HeldoutResult, score_run_dirs
+from extractinator.experiments.heldout_scoring import HeldoutResult, case_outcome, score_run_dirs
 from extractinator.experiments.heldout_table import format_markdown, format_results
 from extractinator.experiments.leaderboard import collect
 from extractinator.task.spec import FieldSpec
@@ -33,9 +33,9 @@ BENCHMARKS = REPO / "benchmarks"
 
 # scripted answers by a phrase of the case text; "not json" fails the case (after re-asks)
 ANSWERS = {
-    "rechter onderkwab": {"nodule_present": True, "side": "rechts", "largest_nodule_mm": 14.1,
+    "rechter onderkwab": {"nodule_present": True, "side": "rechts", "largest_nodule_mm": 14,
                           "nodule_count": 1},
-    "twee noduli links": {"nodule_present": True, "side": "links", "largest_nodule_mm": 7.2,
+    "twee noduli links": {"nodule_present": True, "side": "links", "largest_nodule_mm": 7,
                           "nodule_count": 3},
     "Normale longen": "not json",
     "Geen longnoduli": {"nodule_present": False, "side": "geen", "largest_nodule_mm": None,
@@ -176,9 +176,9 @@ def test_dev_split_scores_per_field_task_kind_and_overall(dev_run):
     assert (thorax.cases, thorax.failed, thorax.missing) == (3, 1, 0)  # "Normale longen" failed
     scores = {n: f.score for n, f in thorax.fields.items()}
     assert scores == pytest.approx(
-        {"nodule_present": 2 / 3, "side": 2 / 3, "largest_nodule_mm": 1 / 3, "nodule_count": 1 / 3}
-    )  # 14.1 is within 1% of 14, 7.2 is not of 7; the failed case is wrong for every field
-    assert thorax.mean == pytest.approx(0.5)
+        {"nodule_present": 2 / 3, "side": 2 / 3, "largest_nodule_mm": 2 / 3, "nodule_count": 1 / 3}
+    )  # 14 (1,4 cm) and 7 are right; the failed case is wrong for every field
+    assert thorax.mean == pytest.approx(7 / 12)
     letter = ours.tasks["fixture_letter"]
     allergies, entities = letter.fields["allergies"], letter.fields["entities"]
     assert allergies.score == 0.5 and allergies.items.f1 == pytest.approx(0.8)
@@ -187,9 +187,9 @@ def test_dev_split_scores_per_field_task_kind_and_overall(dev_run):
     assert entities.spans_text.f1 == pytest.approx(0.75)
     assert letter.mean == pytest.approx((0.5 + 0.5 + 1.0) / 3)
     assert letter.span_f1_text == pytest.approx(0.75)
-    assert ours.overall == pytest.approx((0.5 + 2 / 3) / 2)  # the mean of the task means
+    assert ours.overall == pytest.approx((7 / 12 + 2 / 3) / 2)  # the mean of the task means
     assert ours.kinds == pytest.approx(
-        {"boolean": 2 / 3, "enum": (2 / 3 + 1 / 2) / 2, "amount": 1 / 3, "integer": 1 / 3,
+        {"boolean": 2 / 3, "enum": (2 / 3 + 1 / 2) / 2, "amount": 2 / 3, "integer": 1 / 3,
          "list": 0.5, "spans": 1.0}
     )  # fmt: skip
     assert list(ours.kinds) == ["boolean", "enum", "amount", "integer", "list", "spans"]
@@ -202,6 +202,13 @@ def test_unrun_cases_count_as_failed(dev_run):
     ours = score_run_dirs(tasks, "test", out)  # nothing of the test split has run
     assert ours.failed == ours.cases == 4 and ours.overall == 0.0
     assert ours.tasks["fixture_letter"].fields["entities"].spans_offsets.fn == 6
+
+
+def test_an_amount_within_one_percent_of_the_label_is_a_hit():
+    spec = FieldSpec(type="number", unit="mm", nullable=True)
+    assert case_outcome(spec, 14, 14.1, answered=True).hit  # within 1%
+    assert not case_outcome(spec, 7, 7.2, answered=True).hit  # 3% off
+    assert not case_outcome(spec, 14, 14.0, answered=False).hit  # not answered
 
 
 def test_answers_say_how_each_case_was_answered(tmp_path):
@@ -274,7 +281,7 @@ def test_script_scores_run_dirs_and_writes_json(dev_run, script, tmp_path):
     assert "fixture_thorax" in res.output and "overall" in res.output
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["benchmark"] == "heldout" and data["split"] == "dev"
-    assert data["systems"][0]["overall"] == pytest.approx((0.5 + 2 / 3) / 2)
+    assert data["systems"][0]["overall"] == pytest.approx((7 / 12 + 2 / 3) / 2)
     assert data["systems"][0]["tasks"]["fixture_letter"]["fields"]["entities"]["kind"] == "spans"
     assert (tmp_path / "r.md").read_text().startswith("| task |")
     res = CliRunner().invoke(script.main, ["--root", str(tmp_path / "none"), "--score-only"])
@@ -306,9 +313,9 @@ def test_sweep_heldout_kind_scores_like_the_benchmark(tmp_path):
     assert [o.status for o in outcomes] == ["finished", "finished"], outcomes[0].error
     scores = outcomes[0].scores
     assert scores.benchmark == "heldout" and scores.cases == 5 and scores.failed == 1
-    assert scores.overall == pytest.approx((0.5 + 2 / 3) / 2)
-    assert scores.tasks["fixture_thorax"].score == pytest.approx(0.5)
-    assert scores.types["amount"] == pytest.approx(1 / 3)
+    assert scores.overall == pytest.approx((7 / 12 + 2 / 3) / 2)
+    assert scores.tasks["fixture_thorax"].score == pytest.approx(7 / 12)
+    assert scores.types["amount"] == pytest.approx(2 / 3)
     cell = out / "m__fewshot0__translate-off"
     assert (cell / "fixture_letter" / "records.jsonl").exists()
     board = collect(out)
@@ -316,7 +323,7 @@ def test_sweep_heldout_kind_scores_like_the_benchmark(tmp_path):
     assert set(board.tasks) == {"fixture_letter", "fixture_thorax"}
     comparison = compare_cells(cell, out / "m__fewshot0__translate-off__prompt-careful", n_boot=50)
     assert [d.task for d in comparison.tasks] == ["fixture_letter", "fixture_thorax"]
-    assert comparison.tasks[1].score_a == pytest.approx(0.5)
+    assert comparison.tasks[1].score_a == pytest.approx(7 / 12)
     assert comparison.overall.diff == pytest.approx(0.0)  # the same scripted answers
 
 
