@@ -61,6 +61,15 @@ LETTER = (
             "Zelf rookt zij 1 pakje per dag, al 10 jaar.",
             10.0,
         ),
+        # periods one after another are added; "tot op heden" runs to the patient's age
+        (
+            "Dhr. D., 57 jaar, bouwvakker. Rookte van zijn 15e tot zijn 37e een half pakje "
+            "per dag, daarna tot op heden een vol pakje per dag.",
+            31.0,
+        ),
+        ("Rookte 10 jaar lang 1 pakje per dag, daarna 20 jaar lang 2 pakjes per dag.", 50.0),
+        # a later period without its years: no product at all, not the first period's
+        ("Rookte 10 jaar lang 1 pakje per dag, daarna 2 pakjes per dag.", None),
         # a patient who never smoked has no pack-years, whatever else the letter says
         ("Zelf nooit gerookt; woont met een partner die 1 pakje per dag rookt, al 20 jaar.", None),
     ],

@@ -15,6 +15,11 @@ product comes from:
   "van zijn 20e tot zijn 60e"; or "sinds zijn 18e" / "since age 18" with the patient's age
   from the letter ("58 jaar,", "58-jarige", "58 years old").
 
+A sentence may give periods one after another, each with its own amount a day ("rookte van
+zijn 15e tot zijn 37e een half pakje per dag, daarna tot op heden een vol pakje per dag"):
+their pack-years are added, a period "tot op heden" running from the end of the one before
+to the patient's age. Any period without its years gives none.
+
 A sentence about someone else's smoking ("Haar echtgenoot rookt al 30 jaar een pakje per
 dag") gives none, and a letter saying the patient never smoked implies no pack-years.
 
@@ -41,8 +46,14 @@ __all__ = [
 
 _NUMBER = r"(\d+(?:[.,]\d+)?|een|één|one|a|half|een half|anderhalf)"
 _PER_DAY = re.compile(
-    _NUMBER + r"\s+(pakjes?|packs?|sigaretten|cigarettes)\s+(?:per|a|/)\s*(?:dag|day)\b",
+    _NUMBER + r"\s+(?:(?:vol|volle|heel|hele|full|whole)\s+)?"
+    r"(pakjes?|packs?|sigaretten|cigarettes)\s+(?:per|a|/)\s*(?:dag|day)\b",
     re.IGNORECASE,
+)
+# a later period of smoking in the same sentence ("..., daarna tot op heden een vol pakje")
+_THEN = re.compile(r"\b(?:daarna|nadien|vervolgens|then|after that|later)\b", re.IGNORECASE)
+_UNTIL_NOW = re.compile(
+    r"\b(?:tot\s+(?:op\s+)?(?:heden|nu|vandaag)|until now|to date|to this day)\b", re.IGNORECASE
 )
 _YEARS = rf"(\d+|{NUMBER_WORD_PATTERN})"  # "30", "veertig"
 _FOR_YEARS = re.compile(
@@ -92,16 +103,43 @@ def implied_pack_years(text: str) -> tuple[float, str] | None:
         return None
     for sentence in _SENTENCE.finditer(text):
         words = sentence.group()
-        day = _PER_DAY.search(words)
-        if day is None or _SOMEONE_ELSE.search(words):
+        if _PER_DAY.search(words) is None or _SOMEONE_ELSE.search(words):
             continue
-        packs = _number(day.group(1))
-        if day.group(2).lower().startswith(("sigaret", "cigarette")):
-            packs /= _PER_PACK
-        years = _years(words, text)
-        if years is not None and 0 < years < 100 and packs > 0:
-            return round(packs * years, 1), " ".join(words.split())
+        total = 0.0
+        ended: float | None = None  # the age the period before ended at
+        for period in _periods(words):
+            day = _PER_DAY.search(period)
+            if day is None:
+                break
+            packs = _number(day.group(1))
+            if day.group(2).lower().startswith(("sigaret", "cigarette")):
+                packs /= _PER_PACK
+            years = _years(period, text)
+            age = _AGE.search(text)
+            if years is None and ended is not None and age and _UNTIL_NOW.search(period):
+                years = float(age.group(1)) - ended  # "daarna tot op heden"
+            if years is None or not 0 < years < 100 or packs <= 0:
+                break
+            total += packs * years
+            span = _FROM_TO.search(period)
+            ended = float(next(g for g in span.groups()[1::2] if g is not None)) if span else None
+        else:
+            return round(total, 1), " ".join(words.split())
     return None
+
+
+def _periods(sentence: str) -> list[str]:
+    """A sentence cut where a later period of smoking starts ("rookte van zijn 15e tot zijn
+    37e een half pakje per dag, daarna tot op heden een vol pakje per dag"): at a word for
+    "then" between two day amounts; the whole sentence where it gives one."""
+    days = list(_PER_DAY.finditer(sentence))
+    cuts = [0]
+    for before, after in zip(days, days[1:], strict=False):
+        then = _THEN.search(sentence, before.end(), after.start())
+        if then is None:
+            return [sentence]  # two amounts a day, no later period: read as one
+        cuts.append(then.start())
+    return [sentence[a:b] for a, b in zip(cuts, [*cuts[1:], len(sentence)], strict=True)]
 
 
 def computed_pack_years(
