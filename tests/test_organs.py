@@ -10,7 +10,7 @@ import pytest
 
 from extractinator.config import GenerationConfig
 from extractinator.larger_amounts import larger_amount_doubts
-from extractinator.organs import organ_of, subject
+from extractinator.organs import is_organ_dimension, organ_of, subject
 from extractinator.pipeline import CompiledTask, extract_case
 from extractinator.reading import read_amounts
 from extractinator.task import Task
@@ -193,6 +193,31 @@ def test_the_larger_finding_hint_skips_another_organs_size():
     assert len(doubts) == 1 and 'also writes "Lever: cyste van 12 mm"' in doubts[0]
     output = {"largest_mm": "12 mm"}
     assert larger_amount_doubts(task, output, text, read_amounts(task, output, text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Lever: vergroot (craniocaudaal 19 cm), geen focale laesies.", True),
+        ("Portale hypertensie met splenomegalie (15 cm).", True),
+        ("Appendix vergroot tot 11 mm.", True),
+        ("Lever: cyste van 19 cm.", False),  # a finding's size
+        ("Lever vergroot. Een laesie in segment 7 van 19 cm.", False),  # another sentence
+        ("Vergrote klier van 19 cm.", False),  # "vergrote" names a finding, not an organ
+    ],
+)
+def test_an_organs_own_dimension_is_told_from_a_findings_size(text, expected):
+    assert is_organ_dimension(text, text.index("1")) is expected
+
+
+def test_an_organs_own_dimension_is_no_larger_lesion_to_show():
+    text = "Lever: vergroot (craniocaudaal 19 cm). Segment 7: cyste van 8 mm."
+    output = {"largest_lesion_mm": "8 mm", "lesions": []}
+    assert larger_amount_doubts(LIVER, output, text, read_amounts(LIVER, output, text)) == []
+    text = text.replace("vergroot (craniocaudaal 19 cm)", "hemangioom van 19 cm")
+    output = {"largest_lesion_mm": "8 mm", "lesions": []}
+    doubts = larger_amount_doubts(LIVER, output, text, read_amounts(LIVER, output, text))
+    assert len(doubts) == 1 and "19 cm" in doubts[0]
 
 
 BREAST = Task.model_validate(

@@ -9,7 +9,8 @@ quantity once, to check, where the report writes one:
 - not in the clinical information (``clinical_amounts``), not a distance to a landmark
   (``distances``), not about another organ than the field's (``organs``), not an earlier
   examination's (a word such as "voorheen", "eerder", "previously" in the clause before
-  it), not a thickness ("verdikt", "wandverdikking", "thickening" there);
+  it), not a thickness ("verdikt", "wandverdikking", "thickening" there), not an organ's
+  own dimension ("Lever: vergroot (craniocaudaal 19 cm)", ``organs.is_organ_dimension``);
 - compared by its largest number, converted to the field's unit.
 
 The model is told what the field asks for and to keep its answer for another kind of
@@ -26,7 +27,7 @@ from .amounts import AmountError, amounts_in, convert, convertible, is_known_uni
 from .clinical_amounts import clinical_sections
 from .distances import is_distance
 from .field_names import MEASURE_WORDS, WORD
-from .organs import about_another_organ, subject
+from .organs import about_another_organ, is_organ_dimension, subject
 from .records import AmountReading
 from .summaries import summaries_of
 from .task.spec import FieldSpec, Task
@@ -107,7 +108,7 @@ def _larger(unit: str, value: float, text: str, own: frozenset[str]) -> str | No
             continue
         if any(s <= begin < e for s, e in sections) or is_distance(text, a):
             continue
-        if about_another_organ(text, begin, end, own):
+        if about_another_organ(text, begin, end, own) or is_organ_dimension(text, begin):
             continue
         clause = _clause_before(text, begin)
         if _EARLIER.search(clause) or _THICKNESS.search(clause):

@@ -61,7 +61,7 @@ from .amounts import (
 from .clinical_amounts import clinical_sections, is_about_this_examination
 from .distances import is_distance, is_size_field
 from .field_names import NAMED_REACH, heading_names, names, naming_words
-from .organs import about_another_organ, subject
+from .organs import about_another_organ, is_organ_dimension, subject
 from .records import AmountReading
 from .specimens import is_specimen_size
 from .task.spec import FieldSpec, Task
@@ -184,13 +184,14 @@ def _inside(at: int, sections: list[tuple[int, int]]) -> bool:
 def _may_be_a_size(amount: ParsedAmount, text: str, own: frozenset[str]) -> bool:
     """Whether ``amount`` may be the size a field about the organs ``own`` asks for: not in
     the clinical information, not a distance to a landmark, not a specimen's size, not about
-    another organ."""
+    another organ, not an organ's own dimension."""
     begin, end = amount.span
     return not (
         _inside(begin, clinical_sections(text))
         or is_distance(text, amount)
         or is_specimen_size(text, amount)
         or about_another_organ(text, begin, end, own)
+        or is_organ_dimension(text, begin)
     )
 
 

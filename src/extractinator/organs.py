@@ -28,6 +28,11 @@ organ's finding: ``reading.drop_unreadable_entries``); a top-level field becomes
 
 Only size fields (``distances.is_size_field``) are checked: a distance or a volume may be
 named after a landmark or another organ.
+
+An organ's own measurement is no finding's size either ("Lever: vergroot (craniocaudaal 19
+cm)", "hepatomegalie, 21 cm"): the hints for missed and larger sizes skip an amount whose
+clause before it has a word for an organ's dimension and names no finding
+(``is_organ_dimension``).
 """
 
 from __future__ import annotations
@@ -93,6 +98,30 @@ _HEADING = re.compile(r"^[ \t]*(?:[-*•][ \t]*)?([^\W\d_][^\n:.;]{0,40}):", re.
 _NEGATION = re.compile(
     r"\b(?:geen|zonder|niet|no|not|without)\s+(?:[^\W\d_]+\s+){0,2}$", re.IGNORECASE
 )
+
+
+# the words for an organ's own dimension, and for a finding, in the clause before an amount
+_DIMENSION = re.compile(
+    r"\b(?:cranio-?caudaa?l\w*|lengte\w*|length|vergroot|hepatomegal\w*|splenomegal\w*"
+    r"|normaal van grootte|normal in size)\b",
+    re.IGNORECASE,
+)
+_FINDING = re.compile(
+    r"\b(?:laesie|lesion|cyste?|nodu|nodule|tumo|massa|mass\b|metasta|haard|afwijking"
+    r"|focus|foci|abces|abscess|hemangio|adenoo?m|concrement|steen|stone)",
+    re.IGNORECASE,
+)
+_DIMENSION_REACH = 60
+
+
+def is_organ_dimension(text: str, start: int) -> bool:
+    """Whether the amount at ``start`` measures an organ itself (see the module docstring):
+    the words before it in its sentence (at most 60 characters) have a dimension word and
+    no finding."""
+    before = text[max(0, start - _DIMENSION_REACH) : start]
+    cut = [m.end() for m in _SENTENCE_END.finditer(before)]
+    clause = before[cut[-1] :] if cut else before
+    return bool(_DIMENSION.search(clause)) and not _FINDING.search(clause)
 
 
 def organs_in(text: str) -> set[str]:
