@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from extractinator.asking import request_for
 from extractinator.chunking import (
     Chunk,
     merge_records,
@@ -17,7 +18,7 @@ from extractinator.chunking import (
 )
 from extractinator.config import GenerationConfig
 from extractinator.errors import EngineError, TaskError
-from extractinator.pipeline import CompiledTask, _request, extract_case
+from extractinator.pipeline import CompiledTask, extract_case
 from extractinator.records import Evidence, Record
 from extractinator.task import Task
 from extractinator.task.load import task_from_mapping
@@ -73,7 +74,7 @@ def reply(request) -> str:
 
 def context_for(text_words: int, task: Task = TASK) -> int:
     """A context that holds the instructions, ``text_words`` words of text and the budget."""
-    messages = _request(CompiledTask(task), GEN, "", None).messages
+    messages = request_for(CompiledTask(task), GEN, "", None).messages
     return sum(len(m.content.split()) for m in messages) + text_words + MAX_TOKENS
 
 
@@ -242,7 +243,7 @@ def test_a_short_document_is_not_chunked():
 def test_no_chunks_when_the_instructions_alone_do_not_fit():
     compiled = CompiledTask(TASK)
     engine = FakeEngine(reply, context_size=context_for(0) - 5)
-    chunks = asyncio.run(plan_chunks(engine, LONG, lambda t: _request(compiled, GEN, t, None)))
+    chunks = asyncio.run(plan_chunks(engine, LONG, lambda t: request_for(compiled, GEN, t, None)))
     assert chunks is None
 
 

@@ -9,11 +9,12 @@ import logging
 import pytest
 
 from extractinator import Task, extract
+from extractinator.asking import request_for
 from extractinator.config import GenerationConfig, LlamaCppConfig
 from extractinator.engines.base import GenerationRequest, Message
 from extractinator.engines.greedy import GreedyGrammarDecoder
 from extractinator.errors import ContextOverflow, ModelError
-from extractinator.pipeline import CompiledTask, _request
+from extractinator.pipeline import CompiledTask
 
 from servers import gemma_model
 
@@ -139,7 +140,7 @@ def test_greedy_decoding_checks_one_token_yet_picks_what_the_full_grammar_would(
     ]
     steps = full = 0
     for text in texts:
-        request = _request(compiled, GenerationConfig(max_tokens=80), text, None)
+        request = request_for(compiled, GenerationConfig(max_tokens=80), text, None)
         tokens = small_engine.tokenize_prompt(request)
         small_engine._load(tokens)
         with CheckedDecoder(small_engine._llm, small_engine._grammar(request)) as decoder:
