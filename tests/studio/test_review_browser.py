@@ -312,7 +312,7 @@ def _spans_reply(request) -> str:
     return json.dumps(
         {
             "findings": [{"text": t, "label": "FINDING"} for t in found],
-            "size_mm": 8 if found else None,
+            "size_mm": 8 if "8 mm" in text else None,  # a number the report writes
         }
     )
 
