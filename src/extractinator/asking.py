@@ -105,9 +105,9 @@ async def answer(
                     ]
                     continue
                 sample.repaired = REPAIRED[last.finish_reason] + _read_note(amounts, dropped, "; ")
-                turn = None if checked else _second_look(sample, compiled, kept, text, amounts)
-                if turn is not None:  # the kept part is checked like a whole answer
-                    checked, extra = True, extra + _check_turn(shown, turn)
+                turns = _check_turns(sample, compiled, kept, text, amounts, shown, checked)
+                if turns:  # the kept part is checked like a whole answer
+                    checked, extra = True, extra + turns
                     continue
                 _accept(sample, compiled, kept, amounts, last)
                 break
@@ -120,9 +120,9 @@ async def answer(
                     f"{REPAIRED[last.finish_reason]}; the fields after it "
                     f"({', '.join(missing)}) were asked for on their own"
                 ) + _read_note(amounts, [], "; ")
-                turn = None if checked else _second_look(sample, compiled, output, text, amounts)
-                if turn is not None:  # the joined answer is checked like a whole answer
-                    checked, extra = True, extra + _check_turn(shown, turn)
+                turns = _check_turns(sample, compiled, output, text, amounts, shown, checked)
+                if turns:  # the joined answer is checked like a whole answer
+                    checked, extra = True, extra + turns
                     continue
                 _accept(sample, compiled, output, amounts, combined)
                 break
@@ -143,9 +143,9 @@ async def answer(
                 Message(role="user", content=reask_message(e)),
             ]
             continue
-        turn = None if checked else _second_look(sample, compiled, output, text, amounts)
-        if turn is not None:  # a value in doubt by the report's own words: ask once to check
-            checked, extra = True, extra + _check_turn(last.text, turn)
+        turns = _check_turns(sample, compiled, output, text, amounts, last.text, checked)
+        if turns:  # a value in doubt by the report's own words: ask once to check
+            checked, extra = True, extra + turns
             continue
         # re-asks used up: kept, with the unreadable amounts null, and said so
         sample.repaired = _read_note(amounts, dropped) or None
@@ -178,24 +178,23 @@ async def _generate_fitting(
     return await engine.generate(request_for(compiled, gen, text, examples, latest, seed)), latest
 
 
-def _second_look(
+def _check_turns(
     sample: Sample,
     compiled: CompiledTask,
     output: dict[str, Any],
     text: str,
     amounts: dict[str, AmountReading],
-) -> list[str] | None:
-    """The doubts about a valid answer (checks.py), kept in the sample with the answer they
-    are about; None when there are none."""
-    doubted = doubts(compiled.task, output, text, amounts)
+    answer: str,
+    checked: bool,
+) -> list[Message]:
+    """The second look at a valid answer not looked at yet: the answer as the model gave it
+    (or as kept and joined), then the question about the values the report's own words put
+    in doubt (checks.py), kept in the sample with the answer they are about; [] when
+    nothing is in doubt or the answer was looked at already."""
+    doubted = [] if checked else doubts(compiled.task, output, text, amounts)
     if not doubted:
-        return None
+        return []
     sample.checked, sample.before_check = doubted, copy.deepcopy(output)
-    return doubted
-
-
-def _check_turn(answer: str, doubted: list[str]) -> list[Message]:
-    """The answer as the model gave it (or as kept and joined), then the check's question."""
     return [
         Message(role="assistant", content=answer),
         Message(role="user", content=check_message(doubted)),
