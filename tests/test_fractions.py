@@ -46,8 +46,19 @@ def test_a_count_holding_the_part_of_a_fraction_whose_total_no_field_holds_is_do
     examined, positive, doubted
 ):
     doubts = fraction_doubts(TASK, {"examined": examined, "positive": positive}, TEXT)
-    assert [d.split('"')[1] for d in doubts] == doubted
+    assert [[f for f in ("examined", "positive") if f'"{f}"' in d] for d in doubts] == (
+        [doubted] if doubted else []
+    )
     assert all('"0/19"' in d for d in doubts)
+
+
+def test_fields_holding_the_same_part_are_asked_about_together_with_their_descriptions():
+    (doubt,) = fraction_doubts(TASK, {"examined": 0, "positive": 0}, TEXT)
+    assert doubt.startswith(
+        '"examined" (Total number of nodes examined) and "positive" (Nodes with metastasis)'
+        " are both 0"
+    )
+    assert "the total should be 19" in doubt and "the part stays 0" in doubt
 
 
 def test_one_count_alone_is_never_doubted():
@@ -67,7 +78,7 @@ def test_the_model_is_asked_once_to_check_and_its_second_answer_stands():
     assert rec.status == "ok" and rec.attempts == 2
     assert rec.output["examined"] == 19 and rec.output["positive"] == 0
     check = engine.requests[1].messages[-1].content
-    assert '"examined" is 0' in check and '"0/19"' in check
+    assert '"examined" (Total number of nodes examined) and' in check and '"0/19"' in check
 
 
 def test_an_answer_that_stays_the_same_after_the_check_is_kept_without_asking_again():

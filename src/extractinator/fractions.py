@@ -2,14 +2,16 @@
 asked for a part and a total often copies the first number into both. When an answer holds
 two or more whole numbers without a unit, and one of them is the first number of a fraction
 in the report whose second number no such field holds, the model is asked to check that
-field (the part or the total?; see checks.py)."""
+field (the part or the total?; see checks.py), named with its description. Fields that all
+hold the same part are asked about in one line: asked about each alone, the model kept "0"
+in both "nodes examined" and "nodes positive" for "(0/19)" (dev2 and dev3, 4 of 4)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from .task.spec import Task
+from .task.spec import FieldSpec, Task
 
 __all__ = ["fraction_doubts"]
 
@@ -20,9 +22,9 @@ _FRACTION = re.compile(
 
 
 def fraction_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
-    """One line per top-level whole-number field (no unit) that holds the first number of a
-    fraction in ``text`` whose second number no such field holds; empty when the answer has
-    fewer than two such fields."""
+    """One line per fraction in ``text`` whose first number top-level whole-number fields
+    (no unit) hold and whose second number none holds, naming those fields; empty when the
+    answer has fewer than two such fields."""
     counts = {
         name: value
         for name, spec in task.answer_fields().items()
@@ -35,7 +37,7 @@ def fraction_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
         return []
     held = set(counts.values())
     fractions = [(int(m.group(1)), int(m.group(2)), m.group(0)) for m in _FRACTION.finditer(text)]
-    doubts = []
+    asked: dict[tuple[int, int, str], list[str]] = {}  # (part, total, written) -> fields
     for name, value in counts.items():
         candidates = [
             (total, written)
@@ -44,8 +46,32 @@ def fraction_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
         ]
         if candidates:  # of several ("0/8", "0/22", "totaal 0/30") the largest whole
             total, written = max(candidates)
-            doubts.append(
-                f'"{name}" is {value}: the report writes "{written}", {value} of a total of '
-                f'{total}. Should "{name}" be the part ({value}) or the total ({total})?'
-            )
-    return doubts
+            asked.setdefault((value, total, written), []).append(name)
+    fields = task.answer_fields()
+    return [
+        _doubt(names, part, total, written, fields)
+        for (part, total, written), names in asked.items()
+    ]
+
+
+def _doubt(
+    names: list[str], part: int, total: int, written: str, fields: dict[str, FieldSpec]
+) -> str:
+    """The question about the fields holding the part of one fraction, each named with its
+    description: a small model that copied "0" into "nodes examined" and "nodes positive"
+    keeps both when asked about each alone, not seeing that one asks for the total."""
+    named = [
+        f'"{n}"' + (f" ({fields[n].description})" if fields[n].description else "") for n in names
+    ]
+    if len(names) == 1:
+        return (
+            f'{named[0]} is {part}: the report writes "{written}", {part} of a total of '
+            f'{total}. Should "{names[0]}" be the part ({part}) or the total ({total})?'
+        )
+    listed = " and ".join([", ".join(named[:-1]), named[-1]])
+    are = "are both" if len(names) == 2 else "are all"
+    return (
+        f'{listed} {are} {part}: the report writes "{written}", {part} of a total of {total}. '
+        f"A field that asks for the total should be {total}; one that asks for the part stays "
+        f"{part}."
+    )
