@@ -86,3 +86,20 @@ def test_an_answer_that_stays_the_same_after_the_check_is_kept_without_asking_ag
     rec = run(engine)
     assert rec.status == "ok" and rec.attempts == 2 and rec.output["examined"] == 0
     assert len(engine.requests) == 2
+
+
+STATIONS = "Lymfeklieren: regio I 0/10, regio II 0/8, regio III 3/5. Lymfeklieren 3/23. Marge 2 mm."
+
+
+def test_a_part_and_total_copied_from_one_station_are_checked_against_a_larger_total():
+    (doubt,) = fraction_doubts(TASK, {"examined": 10, "positive": 0}, STATIONS)
+    assert doubt.startswith('"examined" (Total number of nodes examined) and "positive"')
+    assert '"0/10"' in doubt and '"3/23"' in doubt and "give 23 and 3" in doubt
+
+
+def test_the_largest_total_held_asks_nothing():
+    assert fraction_doubts(TASK, {"examined": 23, "positive": 3}, STATIONS) == []
+
+
+def test_a_larger_total_is_a_fraction_not_a_blood_pressure():
+    assert fraction_doubts(TASK, {"examined": 19, "positive": 0}, TEXT) == []

@@ -39,6 +39,8 @@ def fraction_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
     fractions = [(int(m.group(1)), int(m.group(2)), m.group(0)) for m in _FRACTION.finditer(text)]
     asked: dict[tuple[int, int, str], list[str]] = {}  # (part, total, written) -> fields
     for name, value in counts.items():
+        if any(part == value and total in held - {value} for part, total, _ in fractions):
+            continue  # the answer holds this fraction's part and total: settled
         candidates = [
             (total, written)
             for part, total, written in fractions
@@ -51,7 +53,48 @@ def fraction_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:
     return [
         _doubt(names, part, total, written, fields)
         for (part, total, written), names in asked.items()
-    ]
+    ] + _larger_totals(counts, fractions, fields)
+
+
+def _larger_totals(
+    counts: dict[str, int], fractions: list[tuple[int, int, str]], fields: dict[str, FieldSpec]
+) -> list[str]:
+    """A part and a total copied from one fraction of the report ("regio I 0/10") where it
+    also writes one with a larger total that no field holds ("Lymfeklieren 3/23"): the count
+    over all may be asked. One line per such pair of fields, naming the largest total."""
+    held = set(counts.values())
+    lines = []
+    seen: set[tuple[str, str]] = set()
+    for part, total, written in fractions:
+        if part == total:
+            continue
+        larger = [
+            (t, p, w) for p, t, w in fractions if t > total and part <= p <= t and t not in held
+        ]
+        pairs = [
+            (whole, piece)
+            for whole, v in counts.items()
+            if v == total
+            for piece, u in counts.items()
+            if u == part and piece != whole and (whole, piece) not in seen
+        ]
+        if not larger or not pairs:
+            continue
+        big_total, big_part, big_written = max(larger)
+        for whole, piece in pairs:
+            seen.add((whole, piece))
+            lines.append(
+                f"{_named(whole, fields)} and {_named(piece, fields)} are {total} and {part}, "
+                f'as in "{written}"; the report also writes "{big_written}", {big_part} of a '
+                f"total of {big_total}. If that counts all of what these fields ask for, give "
+                f"{big_total} and {big_part}; if it counts something else, keep your answer."
+            )
+    return lines
+
+
+def _named(name: str, fields: dict[str, FieldSpec]) -> str:
+    description = fields[name].description
+    return f'"{name}"' + (f" ({description})" if description else "")
 
 
 def _doubt(
@@ -60,9 +103,7 @@ def _doubt(
     """The question about the fields holding the part of one fraction, each named with its
     description: a small model that copied "0" into "nodes examined" and "nodes positive"
     keeps both when asked about each alone, not seeing that one asks for the total."""
-    named = [
-        f'"{n}"' + (f" ({fields[n].description})" if fields[n].description else "") for n in names
-    ]
+    named = [_named(n, fields) for n in names]
     if len(names) == 1:
         return (
             f'{named[0]} is {part}: the report writes "{written}", {part} of a total of '
