@@ -4,7 +4,13 @@ two or more whole numbers without a unit, and one of them is the first number of
 in the report whose second number no such field holds, the model is asked to check that
 field (the part or the total?; see checks.py), named with its description. Fields that all
 hold the same part are asked about in one line: asked about each alone, the model kept "0"
-in both "nodes examined" and "nodes positive" for "(0/19)" (dev2 and dev3, 4 of 4)."""
+in both "nodes examined" and "nodes positive" for "(0/19)" (dev2 and dev3, 4 of 4). A field
+holding the part of a fraction whose total another field holds is settled.
+
+Reports also count per station and then over all ("regio I 0/10, regio II 0/8, regio III
+3/5 ... Lymfeklieren 3/23"). When two fields hold the part and the total of one fraction
+and the report writes a fraction with a larger total that no field holds (and a part at
+least as large), the model is asked whether that one counts what the fields ask for."""
 
 from __future__ import annotations
 
