@@ -4,7 +4,7 @@ Usage:  python benchmarks/heldout/check_data.py [FOLDER ...] [--balance]
 
 A task folder holds task.yaml, cases.jsonl, labels.jsonl and meta.yaml (see README.md here).
 Checked: the task file loads with ``extractinator.task.load_task`` and is plain (no examples,
-evidence, merge or layout); every case has an id, a dev/dev2/dev3/test split and a text, ids
+evidence, merge or layout); every case has an id, a dev/dev2/dev3/dev4/test split and a text, ids
 are unique and start with the task name; dev and test differ in size by at most one; every case has
 exactly one label line holding every field and nothing else; every label fits its field
 (type, nullability, enum values, range, list items, object fields); span labels have
@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from extractinator.errors import TaskError
+from extractinator.experiments.heldout import CASE_SPLITS as SPLITS  # dev2-dev4: written later
 from extractinator.task import FieldSpec, Task, load_task
 
 HERE = Path(__file__).resolve().parent
@@ -39,7 +40,6 @@ KINDS = {  # meta.yaml kind -> the task field types it may describe
     "list": {"list"},
     "spans": {"spans"},
 }
-SPLITS = ("dev", "dev2", "dev3", "test")  # dev2, dev3: more dev cases, written later
 
 
 def read_jsonl(path: Path, problems: list[str]) -> list[tuple[int, dict[str, Any]]]:
@@ -242,8 +242,7 @@ def check_folder(folder: Path, balance: bool) -> list[str]:
 
     status = "OK" if not problems else f"{len(problems)} problem(s)"
     print(
-        f"{folder.name}: {len(texts)} cases (dev {splits['dev']}, dev2 {splits['dev2']}, "
-        f"dev3 {splits['dev3']}, test {splits['test']}), "
+        f"{folder.name}: {len(texts)} cases ({', '.join(f'{s} {splits[s]}' for s in SPLITS)}), "
         f"{len(task.fields)} fields ({', '.join(f'{k}:{v.type}' for k, v in task.fields.items())})"
         f": {status}"
     )

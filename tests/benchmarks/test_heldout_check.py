@@ -64,7 +64,7 @@ def test_broken_labels_are_named(check_data, tmp_path, capsys):
     assert "labels.jsonl:2: field 'lesion_side': null but the field is not nullable" in err
     assert "labels.jsonl:3: field 'microcalcifications' missing" in err
     assert "second label line for mammography_004" in err
-    assert "cases.jsonl:5: split 'train' is not one of dev, dev2, dev3, test" in err
+    assert "cases.jsonl:5: split 'train' is not one of dev, dev2, dev3, dev4, test" in err
 
 
 def test_span_offsets_are_checked(check_data, tmp_path, capsys):

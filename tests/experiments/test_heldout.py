@@ -121,7 +121,7 @@ def _copy(tmp_path: Path, name: str = "fixture_letter") -> Path:
     "file, old, new, message",
     [
         ("cases.jsonl", '"split": "test"', '"split": "train"',
-         "split must be one of dev, dev2, dev3, test"),
+         "split must be one of dev, dev2, dev3, dev4, test"),
         ("labels.jsonl", '"start": 69, "end": 81', '"start": 68, "end": 80',
          "span 'amoxicilline' is not the text at 68:80"),
         ("labels.jsonl", '"destination": "huis"', '"destination": "thuis"',

@@ -3,13 +3,13 @@
 A benchmark root holds one folder per task::
 
     <root>/<task>/task.yaml      the task file, written plainly as a user would
-    <root>/<task>/cases.jsonl    {"id": ..., "split": "dev" | "dev2" | "dev3" | "test", "text": ...}
+    <root>/<task>/cases.jsonl    {"id": ..., "split": "dev" | "dev2" | "dev3" | "dev4" | "test", "text": ...}
     <root>/<task>/labels.jsonl   {"id": ..., "<field>": value, ...} per case, every field
     <root>/<task>/meta.yaml      kinds: {<field>: boolean|enum|amount|number|integer|string|
                                  list|spans}, about: what the reports are and their traps
 
-The **dev** split is for looking at errors and choosing defaults (**dev2**, **dev3**: more dev
-cases, written later by other hands once the earlier dev cases no longer showed what was
+The **dev** split is for looking at errors and choosing defaults (**dev2**, **dev3**, **dev4**: more
+dev cases, written later by other hands once the earlier dev cases no longer showed what was
 missing); the **test** split is only reported, never used to choose anything. Each task runs
 through the ordinary runner into a run directory of its own (``<out>/<task>/``, resumable;
 running ``--split all`` after ``--split dev`` only runs the test cases).
@@ -35,8 +35,8 @@ from ..runner import RunTotals, run_cases
 from ..task import load_task
 from ..task.spec import FieldSpec, Task
 
-Split = Literal["dev", "dev2", "dev3", "test", "all"]
-CASE_SPLITS: tuple[str, ...] = ("dev", "dev2", "dev3", "test")
+Split = Literal["dev", "dev2", "dev3", "dev4", "test", "all"]
+CASE_SPLITS: tuple[str, ...] = ("dev", "dev2", "dev3", "dev4", "test")
 SPLITS: tuple[str, ...] = (*CASE_SPLITS, "all")
 # field kinds in table order; "object" only for object fields (meta.yaml does not name it)
 KINDS: tuple[str, ...] = (
@@ -67,7 +67,7 @@ class HeldoutTask:
     folder: Path
     task: Task
     cases: list[Case]  # every case, in file order
-    splits: dict[str, str]  # case id -> dev | dev2 | dev3 | test
+    splits: dict[str, str]  # case id -> dev | dev2 | dev3 | dev4 | test
     labels: dict[str, dict[str, Any]]  # case id -> field -> parsed label
     kinds: dict[str, str]  # field -> kind
     about: str | None = None
