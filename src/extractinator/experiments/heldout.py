@@ -3,7 +3,8 @@
 A benchmark root holds one folder per task::
 
     <root>/<task>/task.yaml      the task file, written plainly as a user would
-    <root>/<task>/cases.jsonl    {"id": ..., "split": "dev" | "dev2" | "dev3" | "dev4" | "test", "text": ...}
+    <root>/<task>/cases.jsonl    {"id": ..., "split": "dev" | "dev2" | "dev3" | "dev4" | "test",
+                                 "text": ...}
     <root>/<task>/labels.jsonl   {"id": ..., "<field>": value, ...} per case, every field
     <root>/<task>/meta.yaml      kinds: {<field>: boolean|enum|amount|number|integer|string|
                                  list|spans}, about: what the reports are and their traps
