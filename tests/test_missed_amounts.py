@@ -64,9 +64,9 @@ def test_only_one_amount_of_a_kind_no_other_field_asks_for_is_doubted(text, answ
     assert doubted(text, **answered) == expected
 
 
-def test_an_amount_written_in_words_is_shown_too():
+def test_an_amount_written_in_words_is_shown_too_with_its_number():
     doubts = missed_amount_doubts(TASK, NULLS, "Volgende MRI over anderhalf jaar.", {})
-    assert '"anderhalf jaar"' in doubts[0] and doubts[0].startswith('"interval_months"')
+    assert '"anderhalf jaar (1.5 jaar)"' in doubts[0] and doubts[0].startswith('"interval_months"')
 
 
 FOLLOW_UP = Task.model_validate(
@@ -94,7 +94,7 @@ FOLLOW_UP = Task.model_validate(
             "Klinische gegevens: eerder controle na 1 jaar geadviseerd.\n\n"
             "Advies: volgende MRI over anderhalf jaar.",
             True,
-            "anderhalf jaar",
+            "anderhalf jaar (1.5 jaar)",
         ),
         ("Klinische gegevens: eerder controle na 1 jaar geadviseerd.\n\nAdvies: MRI.", True, None),
         # no amount is shown where the model says there is no follow-up
@@ -193,6 +193,31 @@ def test_one_margin_written_in_two_units_is_one_amount():
         '"circumferential_margin_mm" is null, but the report writes "CRM 0,3 cm".'
     )
     assert [d.split('"')[1] for d in named("CRM 0,3 cm. Conclusie: CRM 4 mm.")] == []
+
+
+def test_a_bound_gives_way_to_the_measurement_it_sums_up():
+    text = (
+        "Kleinste afstand tot het circumferentiële snijvlak 0,5 mm (laterale zijde).\n"
+        "Conclusie: ypT4b N2b, CRM positief (< 1 mm), R1."
+    )
+    assert '"circumferentiële snijvlak 0,5 mm"' in named(text)[0]
+    # a bound alone is still shown: it is the report's only word on the field
+    assert '"CRM positief (< 1 mm"' in named("Conclusie: CRM positief (< 1 mm), R1.")[0]
+    # two measurements: no doubt, as before
+    assert named("CRM 0,5 mm (< 1 mm). Elders CRM 2 mm.") == []
+
+
+def test_a_series_of_values_of_the_named_test_is_shown_whole():
+    text = (
+        "Klinische gegevens: PSA-verloop: 5,1 ng/ml (januari), 6,4 ng/ml (juni), laatste "
+        "bepaling vorige week 7,9 ng/ml. Vrij/totaal PSA-ratio 12%."
+    )
+    assert (
+        '"PSA-verloop: 5,1 ng/ml (januari), 6,4 ng/ml (juni), laatste bepaling vorige week '
+        '7,9 ng/ml"' in named(text)[0]
+    )
+    # another test's value after a comma is not part of the series
+    assert '"Hb 7,1 mmol/l"' in named("Hb 7,1 mmol/l, K 4,2 mmol/l.")[0]
 
 
 def test_an_answer_from_the_clinical_information_is_doubted_where_the_report_names_another():

@@ -548,3 +548,39 @@ def test_a_bare_number_stands_for_the_amount_about_the_fields_organ():
     out = {"lesion_mm": "6"}
     reading = read_amounts(task, out, text)["lesion_mm"]
     assert out["lesion_mm"] == 6.0 and text[reading.start : reading.end] == "6 mm"
+
+
+def test_a_copy_of_a_sizes_first_number_with_its_unit_is_read_as_the_whole_size():
+    text = "Segment VII: 2,4 x 1,9 cm, voorheen 3,2 x 2,6 cm. Segment III: 11 mm."
+    out = {"largest_mm": "2,4 cm", "lesions": [{"segment": "VII", "size_mm": "2,4 cm"}]}
+    readings = read_amounts(TASK, out, text)
+    assert out["largest_mm"] == out["lesions"][0]["size_mm"] == 24
+    assert readings["largest_mm"].numbers == [2.4, 1.9]
+    assert text[readings["largest_mm"].start : readings["largest_mm"].end] == "2,4 x 1,9 cm"
+    # two different sizes begin with the same number: which one is unclear
+    twice = "Laesie A 2,4 x 1,9 cm; laesie B 2,4 x 2,2 cm."
+    with pytest.raises(InvalidOutput, match="not in the report as written"):
+        read_amounts(TASK, {"largest_mm": "2,4 cm"}, twice)
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("70 ml", 70), ("70 cc", 70), ("70", 70), ("72 ml", None), ("0,7 ml", None)],
+)
+def test_an_amount_the_report_writes_in_words_may_be_given_in_digits(written, value):
+    text = "De prostaat is vergroot met een volume van circa zeventig milliliter."
+    task = Task.model_validate(
+        {
+            "name": "p",
+            "description": "Prostate MRI.",
+            "fields": {"volume_ml": {"type": "number", "unit": "ml", "nullable": True}},
+        }
+    )
+    out = {"volume_ml": written}
+    if value is None:
+        with pytest.raises(InvalidOutput, match="not in the report as written"):
+            read_amounts(task, out, text)
+        return
+    readings = read_amounts(task, out, text)
+    assert out["volume_ml"] == value
+    assert text[readings["volume_ml"].start : readings["volume_ml"].end] == "zeventig milliliter"

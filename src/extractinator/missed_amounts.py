@@ -69,11 +69,12 @@ from .task.spec import FieldSpec, Task
 __all__ = ["missed_amount_doubts"]
 
 _LENGTH = "a length"
+_BOUNDS = ("<", "<=", ">", ">=")  # a limit, not a measurement ("~" is "ca.": measured)
 _SENTENCE_BREAK = re.compile(r"[.;]\s|\n")
 # words between two values that make the second a later one of the same thing
 _LATER = re.compile(
     r"\b(?:thans|nu|now|huidige?|actueel|vandaag|today|currently|recent\w*|daarna|later"
-    r"|nadien|naar|to|herhaal\w*|gestegen|gedaald|opgelopen|rose|fell)\b",
+    r"|nadien|naar|to|herhaal\w*|gestegen|gedaald|opgelopen|rose|fell|laatste|last|latest)\b",
     re.IGNORECASE,
 )
 
@@ -150,7 +151,16 @@ def _one(
     if len({_value(a, spec) for a in found.values()}) != 1:
         return None
     written, amount = next(iter(found.items()))
-    return written, tuple(amount.numbers)
+    return _in_digits(written, amount), tuple(amount.numbers)
+
+
+def _in_digits(written: str, amount: ParsedAmount) -> str:
+    """An amount written in words with its numbers beside it ("zeventig milliliter (70
+    milliliter)"): a small model shown only the words does not take them."""
+    if any(ch.isdigit() for ch in written):
+        return written
+    numbers = " x ".join(f"{n:g}" for n in amount.numbers)
+    return f"{written} ({numbers} {amount.written_unit})"
 
 
 def _from_clinical_information(
@@ -202,13 +212,19 @@ def _named(
     that the report names by a word of the field (``field_names``), or None."""
     labels = naming_words(name, spec)
     found: dict[float | None, tuple[str, tuple[float, ...]]] = {}
+    bounds: dict[float | None, tuple[str, tuple[float, ...]]] = {}
     for a in amounts:
         at = names(text, a.span[0], labels)
         if at is None:
             at = heading_names(text, a.span[0], labels)
         if at is not None:
             end = _chain_end(a, amounts, text)
-            found.setdefault(_value(a, spec), (text[at:end], tuple(a.numbers)))
+            # a bound ("CRM positief (< 1 mm)") gives way to the measurement it summarises
+            into = bounds if a.comparator in _BOUNDS else found
+            shown = _in_digits(text[at:end], a)
+            into.setdefault(_value(a, spec), (shown, tuple(a.numbers)))
+    if not found:
+        found = bounds
     if len(found) != 1:
         return None
     return next(iter(found.values()))
@@ -224,7 +240,10 @@ def _chain_end(first: ParsedAmount, amounts: list[ParsedAmount], text: str) -> i
         if a.span[0] < end:
             continue
         gap = text[end : a.span[0]]
-        if len(gap) > NAMED_REACH or _SENTENCE_BREAK.search(gap) or not _LATER.search(gap):
+        listed = not re.sub(r"\([^()]*\)|[\s,]", "", gap)  # "5,1 ng/ml (jan), 6,4 ng/ml"
+        if len(gap) > NAMED_REACH or _SENTENCE_BREAK.search(gap):
+            break
+        if not (listed or _LATER.search(gap)):
             break
         end = a.span[1]
     return end

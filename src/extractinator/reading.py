@@ -216,15 +216,19 @@ def read_amount(
     computed = computed_pack_years(parsed.numbers, parsed.written_unit, spec.unit, text)
     copied = not text or computed is not None or copied_from(parsed, text)
     same = None if copied else _same_in_other_words(parsed, text)
-    converted_from = None if copied or same else _converted_in_report(parsed, spec, text)
-    if not copied and same is None and converted_from is None:
+    begun = None if copied or same else _size_begun(parsed, text)
+    converted_from = None if copied or same or begun else _converted_in_report(parsed, spec, text)
+    if not copied and same is None and begun is None and converted_from is None:
         raise AmountError(
             f"{shown!r} is not in the report as written: copy the number and its unit "
             'exactly as the report writes them (e.g. "95%", "1,4 cm"), or null'
         )
     at: tuple[int, int] | None = same.span if same is not None else None
     read = parsed
-    if converted_from is not None:
+    if begun is not None:
+        read, at, unit_from = begun, begun.span, "answer"
+        units = _shared_units(read.units)
+    elif converted_from is not None:
         read, at, unit_from = converted_from, converted_from.span, "report"
         units = _shared_units(read.units)
     elif parsed.written_unit is None:
@@ -295,22 +299,52 @@ def _same_in_other_words(parsed: ParsedAmount, text: str) -> ParsedAmount | None
     return found[0]
 
 
+def _size_begun(parsed: ParsedAmount, text: str) -> ParsedAmount | None:
+    """The report's size of two or three dimensions that a one-number copy begins, its
+    first number with the size's unit ("2,4 cm" for "Segment VII: 2,4 x 1,9 cm"): the model
+    dropped the other dimensions, so the size is read whole and the field's ``pick``
+    chooses. None unless the report writes exactly one such size (maybe more than once).
+    Asked only of a copy not found as written."""
+    if parsed.kind != "single" or parsed.written_unit is None:
+        return None
+    unit = normalise_unit(parsed.written_unit)
+    found = [
+        a
+        for a in amounts_in(text)
+        if a.kind == "dimensions"
+        and a.numbers[0] == parsed.numbers[0]
+        and normalise_unit(a.written_unit or "") == unit
+    ]
+    if len({tuple(a.numbers) for a in found}) != 1:
+        return None
+    return found[0]
+
+
 def _converted_in_report(parsed: ParsedAmount, spec: FieldSpec, text: str) -> ParsedAmount | None:
     """The report's amount that a bare number not found as written is the exact conversion
     of, into the field's unit ("6" for "een half jaar" or "zes maanden" in months, "14" for
     "1,4 cm" in mm, "12" for "1 jaar", "2" for "8 weken" where the field says "4 weeks = 1
-    month"): the model converted it itself, rightly. The first such amount (in digits, then
-    in words); None when there is none or the number has a unit."""
+    month"): the model converted it itself, rightly. So is a number with a unit for an
+    amount the report writes in words, which cannot be copied in digits ("70 ml" for "circa
+    zeventig milliliter", "15 mm" for "anderhalve centimeter"), compared in the field's unit;
+    one with a unit for an amount in digits is not ("11 mm" for "1,1 cm": a copy is asked
+    for). The first such amount (in digits, then in words); None when there is none."""
     unit = spec.unit or ""
-    if parsed.written_unit is not None or len(parsed.numbers) != 1 or not is_known_unit(unit):
+    if len(parsed.numbers) != 1 or not is_known_unit(unit):
         return None
     conventions = conventions_in(spec.description)
-    for found in chain(amounts_in(text), word_amounts_in(text)):
+    target = parsed.numbers[0]
+    if parsed.written_unit is not None:
+        if not convertible(parsed.written_unit, unit):
+            return None
+        target, _ = convert_with(target, parsed.written_unit, unit, conventions)
+    digits = amounts_in(text) if parsed.written_unit is None else []
+    for found in chain(digits, word_amounts_in(text)):
         for number, written in zip(found.numbers, _shared_units(found.units), strict=True):
             if written is None or not convertible(written, unit):
                 continue
             value, _ = convert_with(number, written, unit, conventions)
-            if math.isclose(value, parsed.numbers[0], rel_tol=1e-6):
+            if math.isclose(value, target, rel_tol=1e-6):
                 return found
     return None
 
