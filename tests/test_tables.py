@@ -23,6 +23,22 @@ def test_columns_aligned_with_spaces_are_cut_into_cells_under_their_header():
     assert list(table.times_across()) == [1, 2, 3] and table.times_down() == {}
 
 
+def test_a_header_without_a_cell_over_the_labels_gets_an_empty_one():
+    text = (
+        "Laboratorium (meest recente uitslag links):\n"
+        "               14-6      12-6      10-6 (opname)\n"
+        "Hb             7,1 ↓     7,6       8,4\n"
+        "CRP            187 ↑     312 ↑     41\n"
+    )
+    (table,) = tables_in(text)
+    assert texts(table.header) == ["", "14-6", "12-6", "10-6 (opname)"]
+    assert [texts(r) for r in table.rows] == [
+        ["Hb", "7,1 ↓", "7,6", "8,4"],
+        ["CRP", "187 ↑", "312 ↑", "41"],
+    ]
+    assert list(table.times_across()) == [1, 2, 3]
+
+
 def test_markdown_rows_are_cut_into_cells_and_the_rule_line_is_skipped():
     (table,) = tables_in(MARKDOWN)
     assert texts(table.header) == ["datum", "kreatinine (µmol/l)", "Hb (mmol/l)"]

@@ -8,7 +8,8 @@ a test at a given time can be looked up.
 Two layouts are read: markdown rows (``| a | b |``, the ``|---|`` line skipped) and columns
 aligned with spaces (three or more lines in a row, each with three or more cells apart by
 two or more spaces or a tab; a cell belongs to the header cell that starts at or left of
-it). The first line is the header.
+it). The first line is the header; one indented past every row's first cell has no cell
+over the rows' labels ("   14-6   12-6" over "Hb   7,1   7,6"), so an empty one is put there.
 
 A time is a date ("21-11", "21-11-2026", "2026-11-21", with "06:10" after it), a month
 ("maart", "june"), a day of the week with or without a clock time ("ma 07:00", "vr",
@@ -143,7 +144,15 @@ def tables_in(text: str) -> list[Table]:
             if len(block) >= 3:
                 (head_at, _), *rest = block
                 header = _aligned_cells(block[0][1], head_at)
-                rows = [_by_place(_aligned_cells(s, o), o, header, head_at) for o, s in rest]
+                cells = [_aligned_cells(s, o) for o, s in rest]
+                if all(
+                    r[0].start - o < header[0].start - head_at
+                    for r, (o, _) in zip(cells, rest, strict=True)
+                ):
+                    header = [Cell("", head_at, head_at), *header]  # no header over the labels
+                rows = [
+                    _by_place(r, o, header, head_at) for r, (o, _) in zip(cells, rest, strict=True)
+                ]
                 tables.append(_table(header, rows))
         i += max(1, len(block))
     return tables
