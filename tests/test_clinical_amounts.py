@@ -48,6 +48,8 @@ BIOPSY = (
         ("Vraagstelling:\nPijn, 12 mm.\nVerslag: 8 mm.", "12 mm", "8 mm"),  # next heading
         ("Clinical information: lump, 2 cm.\nFindings: 9 mm.", "2 cm", "9 mm"),
         ("Biopten: carcinoom.\nKliniek: laesie 1,3 cm op echo.", "1,3 cm", "carcinoom"),
+        # a heading alone on its line needs no colon
+        ("Klinische gegevens\nOp MRI 3,2 cm.\n\nMacroscopie\nGebied 2,4 cm.", "3,2 cm", "2,4 cm"),
     ],
 )
 def test_the_clinical_information_is_its_headings_line_or_paragraph(text, inside, outside):

@@ -253,3 +253,17 @@ def test_a_refused_size_is_followed_by_the_one_length_that_may_be_the_size():
     assert len(engine.requests) == 4
     check = engine.requests[-1].messages[-1].content
     assert '"lesion_size_mm" is null, but the report writes "0,8 cm"' in check
+
+
+def test_a_copy_of_an_enlarged_organs_own_dimension_is_reasked():
+    text = (
+        "Lever: vergroot, craniocaudaal 18 cm. Intrahepatische galwegdilatatie. Geen focale "
+        "leverlaesies.\nMilt 12 cm."
+    )
+    with pytest.raises(InvalidOutput, match="measures an enlarged organ itself"):
+        read_amounts(LIVER, {"largest_lesion_mm": "18 cm", "lesions": []}, text)
+    # a finding measured craniocaudally is a finding's size
+    lesion = "Lever: laesie segment 6 van 1,9 cm; sagittaal craniocaudaal 2,3 cm."
+    output = {"largest_lesion_mm": "2,3 cm", "lesions": []}
+    read_amounts(LIVER, output, lesion)
+    assert output["largest_lesion_mm"] == 23

@@ -49,6 +49,7 @@ LETTER = (
         ("Zij rookt 10 sigaretten per dag, sinds 15 jaar.", 7.5),  # "sinds N jaar"
         ("Rookte vanaf zijn 16e tot zijn 56e ongeveer 20 sigaretten per dag.", 40.0),
         ("Rookt shag, ongeveer 10 per dag.", None),  # no unit a day, no years
+        ("De heer P., 60 jaar, rookt sinds zijn 20e anderhalf pakje sigaretten per dag.", 60.0),
         ("Rookt 15 sigaretten per dag.", None),  # no years
         # since an age, but stopped: the years run to the stop, which is not written
         ("Dhr., 70 jaar, gestopt met roken; rookte 1 pakje per dag sinds zijn 18e.", None),
@@ -132,3 +133,12 @@ def test_a_number_the_report_writes_as_another_quantity_is_still_refused():
     with pytest.raises(AmountError, match="'25 jaar'"):
         read_amount("25", TASK.fields["pack_years"], letter, "pack_years")
     assert read_amount("50", TASK.fields["pack_years"], letter, "pack_years").value == 50.0
+
+
+def test_someone_elses_pack_years_are_no_hint_for_the_patients():
+    from extractinator.missed_amounts import missed_amount_doubts
+
+    spouse = "Patiënte heeft nooit gerookt. Haar echtgenoot rookt binnenshuis, ca. 30 pakjaren."
+    assert missed_amount_doubts(TASK, {"pack_years": None}, spouse, {}) == []
+    own = "Patiënte rookt, ca. 30 pakjaren."
+    assert '"ca. 30 pakjaren"' in missed_amount_doubts(TASK, {"pack_years": None}, own, {})[0]

@@ -584,3 +584,13 @@ def test_an_amount_the_report_writes_in_words_may_be_given_in_digits(written, va
     readings = read_amounts(task, out, text)
     assert out["volume_ml"] == value
     assert text[readings["volume_ml"].start : readings["volume_ml"].end] == "zeventig milliliter"
+
+
+def test_a_bare_number_that_is_part_of_a_code_is_refused():
+    text = "Vacuümbiopt mamma rechts (9G), stereotactisch, wegens microcalcificaties over 8 mm."
+    with pytest.raises(InvalidOutput, match="written in the report only as '9G'"):
+        read_amounts(TASK, {"largest_mm": "9"}, text)
+    # a lab flag after a number still stands for the number itself
+    out = {"largest_mm": "7"}
+    read_amounts(TASK, out, "Waarde 7 H, verder 8 mm.")
+    assert out["largest_mm"] == 7

@@ -11,8 +11,8 @@ herhaling na 2 jaar geadviseerd", is not the advice of this one).
 
 The clinical information is a section under a heading such as "Klinische gegevens",
 "Klinisch", "Kl.", "Kliniek", "Indicatie", "Vraagstelling", "Anamnese", "Clinical information" or
-"Indication": the rest of the heading's line, or, for a heading alone on its line, the
-lines up to the next blank line or heading.
+"Indication": the rest of the heading's line, or, for a heading alone on its line (with or
+without a colon), the lines up to the next blank line or heading.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = ["check_not_clinical_information", "clinical_sections", "is_about_this
 _HEADING = re.compile(
     r"^[ \t]*(?:klinische\s+(?:gegevens|informatie|vraagstelling)|kl\.?\s*gegevens|klinisch|kl\.?"
     r"|kliniek|indicatie|vraagstelling|anamnese|clinical\s+(?:information|details|history)"
-    r"|indication|history)[ \t]*:",
+    r"|indication|history)[ \t]*(?::|(?=\r?\n))",  # "Klinische gegevens" alone: no colon
     re.IGNORECASE | re.MULTILINE,
 )
 _ANY_HEADING = re.compile(r"^[ \t]*[^\W\d_][\w .()/-]{0,40}:", re.MULTILINE)

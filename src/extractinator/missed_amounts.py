@@ -62,6 +62,7 @@ from .clinical_amounts import clinical_sections, is_about_this_examination
 from .distances import is_distance, is_size_field
 from .field_names import NAMED_REACH, heading_names, names, naming_words
 from .organs import about_another_organ, is_organ_dimension, subject
+from .pack_years import is_pack_year_unit, not_the_patients
 from .records import AmountReading
 from .specimens import is_specimen_size
 from .task.spec import FieldSpec, Task
@@ -99,6 +100,8 @@ def missed_amount_doubts(
             for a in sorted(chain(amounts_in(text), word_amounts_in(text)), key=_start)
             if a.written_unit and convertible(a.written_unit, spec.unit or "")
         ]
+        if is_pack_year_unit(spec.unit):  # not the husband's "ca. 30 pakjaren"
+            of_kind = [a for a in of_kind if not not_the_patients(text, a.span[0])]
         if output.get(name) is not None and reading is not None and not bare:
             doubts += _from_clinical_information(name, spec, reading, of_kind, text)
         if (output.get(name) is not None and not bare) or name in none_present:

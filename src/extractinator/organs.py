@@ -32,7 +32,8 @@ named after a landmark or another organ.
 An organ's own measurement is no finding's size either ("Lever: vergroot (craniocaudaal 19
 cm)", "hepatomegalie, 21 cm"): the hints for missed and larger sizes skip an amount whose
 clause before it has a word for an organ's dimension and names no finding
-(``is_organ_dimension``).
+(``is_organ_dimension``); a copy of the dimension of an organ the report calls enlarged
+("Lever: vergroot, craniocaudaal 18 cm") is re-asked (``check_not_an_enlarged_organ``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from .task.spec import FieldSpec
 __all__ = [
     "ORGANS",
     "about_another_organ",
+    "check_not_an_enlarged_organ",
     "check_not_another_organ",
     "organ_of",
     "organs_in",
@@ -111,17 +113,37 @@ _FINDING = re.compile(
     r"|focus|foci|abces|abscess|hemangio|adenoo?m|concrement|steen|stone)",
     re.IGNORECASE,
 )
+_ENLARGED = re.compile(r"\b(?:vergroot|hepatomegal\w*|splenomegal\w*|enlarged)\b", re.IGNORECASE)
 _DIMENSION_REACH = 60
 
 
-def is_organ_dimension(text: str, start: int) -> bool:
+def is_organ_dimension(text: str, start: int, words: re.Pattern[str] = _DIMENSION) -> bool:
     """Whether the amount at ``start`` measures an organ itself (see the module docstring):
-    the words before it in its sentence (at most 60 characters) have a dimension word and
-    no finding."""
+    the words before it in its sentence (at most 60 characters) have a dimension word
+    (one of ``words``) and no finding."""
     before = text[max(0, start - _DIMENSION_REACH) : start]
     cut = [m.end() for m in _SENTENCE_END.finditer(before)]
     clause = before[cut[-1] :] if cut else before
-    return bool(_DIMENSION.search(clause)) and not _FINDING.search(clause)
+    return bool(words.search(clause)) and not _FINDING.search(clause)
+
+
+def check_not_an_enlarged_organ(
+    spec: FieldSpec, numbers: list[float], text: str, shown: str
+) -> None:
+    """Raise the re-ask when the size read as ``numbers`` is written only as the dimension
+    of an organ the report calls enlarged ("Lever: vergroot, craniocaudaal 18 cm"): the
+    organ's own size, no finding's. A dimension word alone is not enough here: a finding is
+    measured craniocaudally too ("op de sagittale reeks craniocaudaal 2,3 cm")."""
+    if not text or not numbers or not is_size_field(spec):
+        return
+    places = places_of(numbers, spec.unit or "", text)
+    if not places or not all(is_organ_dimension(text, p.span[0], _ENLARGED) for p in places):
+        return
+    quote = " ".join(sentence_around(text, *places[0].span).split())
+    raise OtherFindingsAmount(
+        f'{shown!r} measures an enlarged organ itself ("{quote}"), not a finding: give the '
+        "size this field asks for as the report writes it, or null"
+    )
 
 
 def organs_in(text: str) -> set[str]:

@@ -41,13 +41,16 @@ __all__ = [
     "computed_pack_years",
     "fill_implied_pack_years",
     "implied_pack_years",
+    "is_pack_year_unit",
+    "not_the_patients",
     "pack_year_doubts",
 ]
 
 _NUMBER = r"(\d+(?:[.,]\d+)?|een|één|one|a|half|een half|anderhalf)"
 _PER_DAY = re.compile(
     _NUMBER + r"\s+(?:(?:vol|volle|heel|hele|full|whole)\s+)?"
-    r"(pakjes?|packs?|sigaretten|cigarettes)\s+(?:per|a|/)\s*(?:dag|day)\b",
+    r"((?:pakjes?|packs?)(?:\s+(?:of\s+)?(?:sigaretten|shag|cigarettes))?|sigaretten|cigarettes)"
+    r"\s+(?:per|a|/)\s*(?:dag|day)\b",
     re.IGNORECASE,
 )
 # a later period of smoking in the same sentence ("..., daarna tot op heden een vol pakje")
@@ -202,17 +205,31 @@ def fill_implied_pack_years(
     return filled
 
 
+def not_the_patients(text: str, at: int) -> bool:
+    """Whether the smoking written at ``at`` is not the patient's: the letter says the
+    patient never smoked, or the sentence is about someone else's smoking ("Patiënte heeft
+    nooit gerookt. Haar echtgenoot rookt binnenshuis, ca. 30 pakjaren")."""
+    if _NEVER.search(text):
+        return True
+    sentence = next((m for m in _SENTENCE.finditer(text) if m.start() <= at < m.end()), None)
+    return sentence is not None and _SOMEONE_ELSE.search(sentence.group()) is not None
+
+
+def is_pack_year_unit(unit: str | None) -> bool:
+    return normalise_unit(unit or "") == "pack_year"
+
+
 def _pack_year_fields(task: Task) -> list[str]:
     return [
         name
         for name, spec in task.answer_fields().items()
-        if spec.is_amount and normalise_unit(spec.unit or "") == "pack_year"
+        if spec.is_amount and is_pack_year_unit(spec.unit)
     ]
 
 
 def _written(text: str) -> bool:
     """Whether the report writes pack-years of its own."""
-    return any(normalise_unit(a.written_unit or "") == "pack_year" for a in amounts_in(text))
+    return any(is_pack_year_unit(a.written_unit) for a in amounts_in(text))
 
 
 def pack_year_doubts(task: Task, output: dict[str, Any], text: str) -> list[str]:

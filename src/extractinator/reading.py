@@ -32,7 +32,12 @@ from .conventions import conventions_in, convert_with
 from .distances import check_not_a_distance
 from .excluded_findings import check_not_excluded, not_counted
 from .field_names import check_not_named_for_another, field_labels, naming_words, same_word
-from .organs import about_another_organ, check_not_another_organ, subject
+from .organs import (
+    about_another_organ,
+    check_not_an_enlarged_organ,
+    check_not_another_organ,
+    subject,
+)
 from .pack_years import computed_pack_years, fill_implied_pack_years
 from .records import AmountReading
 from .specimens import check_not_the_specimen
@@ -261,6 +266,7 @@ def read_amount(
     check_not_clinical_information(spec, read, text, shown, around)
     described = (spec.description, *around)
     check_not_another_organ(subject(described), spec, read.numbers, text, shown)
+    check_not_an_enlarged_organ(spec, read.numbers, text, shown)
     check_not_excluded(not_counted(name, spec, described), spec, read.numbers, text, shown)
     check_not_denied(spec, text, shown)
     _check_range(spec, value, shown)
@@ -480,9 +486,10 @@ def _check_percentage_written(spec: FieldSpec, shown: str) -> None:
 
 
 def _is_flag(unit: str) -> bool:
-    """A single letter after a number may be a unit or a lab table's flag ("7,1 L" low,
-    "18 H" high): too ambiguous to call the number another quantity."""
-    return len(unit.strip()) == 1 and unit.strip().isalpha()
+    """ "H" or "L" after a number may be a unit or a lab table's flag ("7,1 L" low, "18 H"
+    high): too ambiguous to call the number another quantity. Other letters are units or
+    parts of a code ("9G", a needle's gauge; "3T", a scanner's field)."""
+    return unit.strip() in ("H", "L")
 
 
 _SQUASH = str.maketrans({".": ",", "×": "x", "*": "x", "–": "-", "—": "-", "−": "-", "μ": "µ"})
