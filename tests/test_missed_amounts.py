@@ -220,6 +220,23 @@ def test_a_series_of_values_of_the_named_test_is_shown_whole():
     assert '"Hb 7,1 mmol/l"' in named("Hb 7,1 mmol/l, K 4,2 mmol/l.")[0]
 
 
+def test_a_lab_result_labelled_by_another_test_is_no_hint():
+    text = "Lab: calcium 2,89 mmol/l (verhoogd), albumine 41 g/l, fosfaat 0,71 mmol/l."
+    assert [d.split('"')[1] for d in named(text)] == []  # 41 g/l is the albumin's, no PSA
+    assert '"41 ng/ml"' in named(text.replace("albumine 41 g/l", "PSA 41 ng/ml"))[0]
+    # a tacrolimus level is another test's too, where it starts a sentence
+    assert named("Hb 7,0 mmol/l. Tacrolimusspiegel 11,2 µg/l (te hoog).", hb="7,0 mmol/l") == []
+
+
+def test_a_lab_result_copied_from_another_tests_item_is_doubted():
+    text = "Lab: Hb 6,8 mmol/l (verlaagd), ureum 18,4 mmol/l (verhoogd), kalium 3,4 mmol/l."
+    assert named(text, hb="18,4", k="3,4") == [
+        '"hb" is "18,4", written as "ureum 18,4 mmol/l", but the report writes "Hb 6,8 '
+        'mmol/l". If that is what "hb" asks for, give it as written; if not, keep your answer.'
+    ]
+    assert named(text, hb="6,8", k="3,4") == []
+
+
 def test_an_answer_from_the_clinical_information_is_doubted_where_the_report_names_another():
     text = (
         "Klinische gegevens: rectumcarcinoom, MRI: afstand tot MRF 1 mm. Primaire TME.\n"

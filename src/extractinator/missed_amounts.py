@@ -56,11 +56,12 @@ from .amounts import (
     is_known_unit,
     kind_of,
     pick_value,
+    with_label,
     word_amounts_in,
 )
 from .clinical_amounts import clinical_sections, is_about_this_examination
 from .distances import is_distance, is_size_field
-from .field_names import NAMED_REACH, heading_names, names, naming_words
+from .field_names import NAMED_REACH, heading_names, names, naming_words, same_word
 from .organs import about_another_organ, is_organ_dimension, subject
 from .pack_years import is_pack_year_unit, not_the_patients
 from .records import AmountReading
@@ -70,6 +71,9 @@ from .task.spec import FieldSpec, Task
 __all__ = ["missed_amount_doubts"]
 
 _LENGTH = "a length"
+_CONCENTRATIONS = ("a mass concentration", "a molar concentration")  # labelled lab results
+# the label that starts a list item right before a value: "..., albumine 41" / "\nKreatinine: 82"
+_LIST_ITEM = re.compile(r"(?:^|[,;:(]|[.]\s|\n)[ \t]*([^\W\d_][\w-]*)[ \t]*[:=]?[ \t]*\Z")
 _BOUNDS = ("<", "<=", ">", ">=")  # a limit, not a measurement ("~" is "ca.": measured)
 _SENTENCE_BREAK = re.compile(r"[.;]\s|\n")
 # words between two values that make the second a later one of the same thing
@@ -104,12 +108,20 @@ def missed_amount_doubts(
             of_kind = [a for a in of_kind if not not_the_patients(text, a.span[0])]
         if output.get(name) is not None and reading is not None and not bare:
             doubts += _from_clinical_information(name, spec, reading, of_kind, text)
+        if output.get(name) is not None and reading is not None and kind in _CONCENTRATIONS:
+            doubts += _from_another_test(name, spec, reading, of_kind, text)
         if (output.get(name) is not None and not bare) or name in none_present:
             continue
         if is_about_this_examination(spec, (task.description,)):  # the rest would be refused
             sections = clinical_sections(text)
             of_kind = [a for a in of_kind if not _inside(a.span[0], sections)]
         found = _one(of_kind, spec, text) if kind != _LENGTH and kinds[kind] == 1 else None
+        if found is not None and kind in _CONCENTRATIONS:  # not "albumine 41 g/l" for a CRP
+            own = naming_words(name, spec)
+            if any(
+                _labelled_for_another(text, a, own) for a in of_kind if a.numbers == list(found[1])
+            ):
+                found = None
         if found is None and not bare:
             found = _named(name, spec, of_kind, text)
         if found is None and reading is not None and reading.problem and is_size_field(spec):
@@ -188,6 +200,40 @@ def _from_clinical_information(
         f'itself writes "{written}". If that is what "{name}" asks for, give it as written; '
         "if not, keep your answer."
     ]
+
+
+def _from_another_test(
+    name: str, spec: FieldSpec, reading: AmountReading, amounts: list[ParsedAmount], text: str
+) -> list[str]:
+    """The doubt about a lab result copied from another test's item of a list ("18,4" for
+    creatinine from "ureum 18,4 mmol/l (verhoogd), kreatinine 104 µmol/l") where the report
+    names the field before one amount of another value."""
+    at = reading.start
+    copied = next((a for a in amounts if at is not None and a.span[0] <= at < a.span[1]), None)
+    own = naming_words(name, spec)
+    if copied is None or reading.value is None or not _labelled_for_another(text, copied, own):
+        return []
+    found = _named(name, spec, amounts, text)
+    if found is None:
+        return []
+    written, numbers = found
+    value = next(_value(a, spec) for a in amounts if tuple(a.numbers) == numbers)
+    if value is None or math.isclose(value, reading.value):
+        return []
+    return [
+        f'"{name}" is "{reading.text}", written as "{with_label(text, *copied.span)}", but '
+        f'the report writes "{written}". If that is what "{name}" asks for, give it as '
+        "written; if not, keep your answer."
+    ]
+
+
+def _labelled_for_another(text: str, amount: ParsedAmount, own: set[str]) -> bool:
+    """Whether a lab result is an item of a list of results labelled by another test's name
+    ("calcium 2,89 mmol/l (verhoogd), albumine 41 g/l, fosfaat ..."): the word right before
+    it (a colon aside) starts the item, after a comma, semicolon, colon, bracket, a
+    sentence's or a line's start, and is no word of the field's (``own``)."""
+    item = _LIST_ITEM.search(text, 0, amount.span[0])
+    return item is not None and not any(same_word(item.group(1), w) for w in own)
 
 
 def _inside(at: int, sections: list[tuple[int, int]]) -> bool:
