@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from extractinator.clinical_amounts import clinical_sections, is_about_this_examination
+from extractinator.clinical_amounts import clinical_sections, is_about_this_examination, is_earlier
 from extractinator.config import GenerationConfig
 from extractinator.pipeline import CompiledTask, extract_case
 from extractinator.reading import read_amounts
@@ -131,3 +131,17 @@ def test_a_task_about_this_examination_checks_its_fields_even_when_they_do_not_s
 def test_a_specimen_is_this_examination(description, about):
     spec = FieldSpec(type="number", unit="mm", nullable=True, description="Distance to the CRM")
     assert is_about_this_examination(spec, (description,)) is about
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "earlier"),
+    [
+        ("Segment VII: 2,4 x 1,9 cm, voorheen 3,2 x 2,6 cm.", "3,2", True),
+        ("Segment VII: 2,4 x 1,9 cm, voorheen 3,2 x 2,6 cm.", "2,4", False),
+        ("Destijds ongeveer een centimeter, thans anderhalve centimeter.", "een centimeter", True),
+        ("Destijds ongeveer een centimeter, thans anderhalve centimeter.", "anderhalve", False),
+        ("Bij de vorige CT 9 mm. Nu 12 mm.", "12 mm", False),  # another sentence
+    ],
+)
+def test_an_earlier_examinations_amount(text, amount, earlier):
+    assert is_earlier(text, text.index(amount)) is earlier

@@ -298,3 +298,13 @@ def test_later_values_after_the_named_one_are_quoted_with_it():
         "K 4,2 mmol/l",
         "PSA vorig jaar 5,2 ng/ml, thans 6,1 ng/ml",  # the later value after "thans" too
     ]
+
+
+def test_no_size_is_shown_where_a_table_gives_sizes_in_its_header_unit():
+    text = "Conclusie: pT3 N0, CRM 4 mm.\n"
+    assert [d.split('"')[1] for d in named(text)] == ["circumferential_margin_mm"]
+    table = "| snijvlak | afstand (mm) |\n| distaal | 30 |\n| circumferentieel | 2 |\n\n"
+    assert named(table + text) == []
+    assert [d.split('"')[1] for d in named(table.replace("(mm)", "") + text)] == [
+        "circumferential_margin_mm"
+    ]

@@ -13,6 +13,10 @@ The clinical information is a section under a heading such as "Klinische gegeven
 "Klinisch", "Kl.", "Kliniek", "Indicatie", "Vraagstelling", "Anamnese", "Clinical information" or
 "Indication": the rest of the heading's line, or, for a heading alone on its line (with or
 without a colon), the lines up to the next blank line or heading.
+
+An earlier examination's amount in the findings themselves ("voorheen 3,2 cm", "Destijds
+ongeveer een centimeter") is told by a word for earlier in its clause with no word for now
+after it (``is_earlier``): the hints for missed and larger sizes skip it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ import re
 from .amounts import AmountError, ParsedAmount, places_of
 from .task.spec import FieldSpec
 
-__all__ = ["check_not_clinical_information", "clinical_sections", "is_about_this_examination"]
+__all__ = [
+    "check_not_clinical_information",
+    "clause_before",
+    "clinical_sections",
+    "is_about_this_examination",
+    "is_earlier",
+]
 
 _HEADING = re.compile(
     r"^[ \t]*(?:klinische\s+(?:gegevens|informatie|vraagstelling)|kl\.?\s*gegevens|klinisch|kl\.?"
@@ -92,3 +102,33 @@ def _sentence(text: str, at: int, section: tuple[int, int]) -> str:
     after = [i for i in (text.find(". ", at, end), text.find("\n", at, end)) if i >= 0]
     begin = start if before < 0 else before + 1
     return " ".join(text[begin : min(after) + 1 if after else end].split())
+
+
+_EARLIER = re.compile(
+    r"\b(?:voorheen|eerder|destijds|vorige|previous(?:ly)?|prior)\b", re.IGNORECASE
+)
+# a word for now after the word for earlier ("Destijds een centimeter, thans anderhalve")
+_NOW = re.compile(r"\b(?:thans|nu|momenteel|inmiddels|now|currently)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"[.;\n]")
+
+
+def is_earlier(text: str, begin: int) -> bool:
+    """Whether the amount at ``begin`` is an earlier examination's: its clause before it
+    has a word for earlier ("voorheen", "destijds") and no word for now after that one
+    ("Destijds ongeveer een centimeter, thans anderhalve centimeter": the second is now)."""
+    clause = clause_before(text, begin)
+    earlier = [m.end() for m in _EARLIER.finditer(clause)]
+    return bool(earlier) and not any(m.start() >= earlier[-1] for m in _NOW.finditer(clause))
+
+
+def clause_before(text: str, begin: int, reach: int = 60) -> str:
+    """The words before position ``begin`` in its clause (after the last full stop,
+    semicolon or line end), at most ``reach`` characters, from a word's start."""
+    start = max(0, begin - reach)
+    cut = [m.end() for m in _CLAUSE.finditer(text, start, begin)]
+    if cut:
+        start = cut[-1]
+    elif start > 0:
+        space = text.find(" ", start, begin)
+        start = space + 1 if space >= 0 else start
+    return text[start:begin]

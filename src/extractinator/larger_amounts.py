@@ -24,7 +24,7 @@ import re
 from typing import Any
 
 from .amounts import AmountError, amounts_in, convert, convertible, is_known_unit, pick_value
-from .clinical_amounts import clinical_sections
+from .clinical_amounts import clause_before, clinical_sections, is_earlier
 from .distances import is_distance
 from .field_names import MEASURE_WORDS, WORD
 from .organs import about_another_organ, is_organ_dimension, subject
@@ -32,18 +32,14 @@ from .records import AmountReading
 from .summaries import summaries_of
 from .task.spec import FieldSpec, Task
 
-__all__ = ["larger_amount_doubts", "largest_of"]
+__all__ = ["is_earlier", "larger_amount_doubts", "largest_of"]
 
 _LARGEST = {"largest", "biggest", "grootste"}
 _ENDS = {"in", "on", "of", "at", "op", "van", "with", "met", "per", "bij", "seen"}
 _MAX_WORDS = 3
-_EARLIER = re.compile(
-    r"\b(?:voorheen|eerder|destijds|vorige|previous(?:ly)?|prior)\b", re.IGNORECASE
-)
 # a thickness is not a finding's diameter ("Appendix verdikt (11 mm)", "wandverdikking over
 # 5 cm")
 _THICKNESS = re.compile(r"\b(?:\w*verdik\w*|\w*dikte|thicken\w*|thickness)\b", re.IGNORECASE)
-_CLAUSE = re.compile(r"[.;\n]")
 
 
 def largest_of(spec: FieldSpec) -> str | None:
@@ -110,8 +106,8 @@ def _larger(unit: str, value: float, text: str, own: frozenset[str]) -> str | No
             continue
         if about_another_organ(text, begin, end, own) or is_organ_dimension(text, begin):
             continue
-        clause = _clause_before(text, begin)
-        if _EARLIER.search(clause) or _THICKNESS.search(clause):
+        clause = clause_before(text, begin)
+        if is_earlier(text, begin) or _THICKNESS.search(clause):
             continue
         try:
             size = convert(pick_value(a.numbers, "largest"), a.written_unit, unit)
@@ -120,16 +116,3 @@ def _larger(unit: str, value: float, text: str, own: frozenset[str]) -> str | No
         if size > value * 1.01 and (best is None or size > best[0]):
             best = (size, " ".join((clause + text[begin:end]).split()))
     return best[1] if best else None
-
-
-def _clause_before(text: str, begin: int, reach: int = 60) -> str:
-    """The words before position ``begin`` in its clause (after the last full stop,
-    semicolon or line end), at most ``reach`` characters, from a word's start."""
-    start = max(0, begin - reach)
-    cut = [m.end() for m in _CLAUSE.finditer(text, start, begin)]
-    if cut:
-        start = cut[-1]
-    elif start > 0:
-        space = text.find(" ", start, begin)
-        start = space + 1 if space >= 0 else start
-    return text[start:begin]

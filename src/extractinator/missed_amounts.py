@@ -59,13 +59,14 @@ from .amounts import (
     with_label,
     word_amounts_in,
 )
-from .clinical_amounts import clinical_sections, is_about_this_examination
+from .clinical_amounts import clinical_sections, is_about_this_examination, is_earlier
 from .distances import is_distance, is_size_field
 from .field_names import NAMED_REACH, heading_names, names, naming_words, same_word
 from .organs import about_another_organ, is_organ_dimension, subject
 from .pack_years import is_pack_year_unit, not_the_patients
 from .records import AmountReading
 from .specimens import is_specimen_size
+from .tables import tables_in
 from .task.spec import FieldSpec, Task
 
 __all__ = ["missed_amount_doubts"]
@@ -74,6 +75,7 @@ _LENGTH = "a length"
 _CONCENTRATIONS = ("a mass concentration", "a molar concentration")  # labelled lab results
 # the label that starts a list item right before a value: "..., albumine 41" / "\nKreatinine: 82"
 _LIST_ITEM = re.compile(r"(?:^|[,;:(]|[.]\s|\n)[ \t]*([^\W\d_][\w-]*)[ \t]*[:=]?[ \t]*\Z")
+_HEADER_UNIT = re.compile(r"\(([^()\d]{1,12})\)")  # "nu (mm)", "Hb (mmol/l)"
 _BOUNDS = ("<", "<=", ">", ">=")  # a limit, not a measurement ("~" is "ca.": measured)
 _SENTENCE_BREAK = re.compile(r"[.;]\s|\n")
 # words between two values that make the second a later one of the same thing
@@ -115,6 +117,8 @@ def missed_amount_doubts(
         if is_about_this_examination(spec, (task.description,)):  # the rest would be refused
             sections = clinical_sections(text)
             of_kind = [a for a in of_kind if not _inside(a.span[0], sections)]
+        if kind == _LENGTH and _in_a_table_header(text, spec.unit or ""):
+            continue  # its cells are sizes too ("| nu (mm) |" over "| 11 x 8 |")
         found = _one(of_kind, spec, text) if kind != _LENGTH and kinds[kind] == 1 else None
         if found is not None and kind in _CONCENTRATIONS:  # not "albumine 41 g/l" for a CRP
             own = naming_words(name, spec)
@@ -227,6 +231,18 @@ def _from_another_test(
     ]
 
 
+def _in_a_table_header(text: str, unit: str) -> bool:
+    """Whether a table of the report gives a unit of ``unit``'s kind in a header cell ("nu
+    (mm)"): its cells are amounts of that kind written without a unit, so the amounts
+    written with one are not all the report's."""
+    for table in tables_in(text):
+        for cell in table.header:
+            for written in _HEADER_UNIT.findall(cell.text if cell else ""):
+                if is_known_unit(written) and convertible(written, unit):
+                    return True
+    return False
+
+
 def _labelled_for_another(text: str, amount: ParsedAmount, own: set[str]) -> bool:
     """Whether a lab result is an item of a list of results labelled by another test's name
     ("calcium 2,89 mmol/l (verhoogd), albumine 41 g/l, fosfaat ..."): the word right before
@@ -242,11 +258,12 @@ def _inside(at: int, sections: list[tuple[int, int]]) -> bool:
 
 def _may_be_a_size(amount: ParsedAmount, text: str, own: frozenset[str]) -> bool:
     """Whether ``amount`` may be the size a field about the organs ``own`` asks for: not in
-    the clinical information, not a distance to a landmark, not a specimen's size, not about
-    another organ, not an organ's own dimension."""
+    the clinical information, not an earlier examination's, not a distance to a landmark,
+    not a specimen's size, not about another organ, not an organ's own dimension."""
     begin, end = amount.span
     return not (
         _inside(begin, clinical_sections(text))
+        or is_earlier(text, begin)
         or is_distance(text, amount)
         or is_specimen_size(text, amount)
         or about_another_organ(text, begin, end, own)
