@@ -48,6 +48,8 @@ BIOPSY = (
         ("Vraagstelling:\nPijn, 12 mm.\nVerslag: 8 mm.", "12 mm", "8 mm"),  # next heading
         ("Clinical information: lump, 2 cm.\nFindings: 9 mm.", "2 cm", "9 mm"),
         ("Biopten: carcinoom.\nKliniek: laesie 1,3 cm op echo.", "1,3 cm", "carcinoom"),
+        # the earlier examination compared with
+        ("Vergelijking: echo, toen 13 mm.\nEcho: cyste van 15 mm.", "13 mm", "15 mm"),
         # a heading alone on its line needs no colon
         ("Klinische gegevens\nOp MRI 3,2 cm.\n\nMacroscopie\nGebied 2,4 cm.", "3,2 cm", "2,4 cm"),
     ],
@@ -141,6 +143,8 @@ def test_a_specimen_is_this_examination(description, about):
         ("Destijds ongeveer een centimeter, thans anderhalve centimeter.", "een centimeter", True),
         ("Destijds ongeveer een centimeter, thans anderhalve centimeter.", "anderhalve", False),
         ("Bij de vorige CT 9 mm. Nu 12 mm.", "12 mm", False),  # another sentence
+        ("Thans over 0,7 cm; vorig jaar over 4 mm zichtbaar.", "4 mm", True),
+        ("Rechts een ovale laesie (toen 13 mm).", "13 mm", True),
     ],
 )
 def test_an_earlier_examinations_amount(text, amount, earlier):

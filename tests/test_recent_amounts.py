@@ -90,6 +90,8 @@ def test_a_result_at_a_later_clock_time_in_the_same_sentence_is_a_later_result()
     assert '"3,8 mmol/l"' in doubted(text, k="3,2 mmol/l")[0]
     text = "Kalium 3,2 mmol/l om 06:00. Natrium om 18:00: 131 mmol/l, om 20.00 u 133 mmol/l."
     assert doubted(text, k="3,2 mmol/l") == []  # another sentence: another test
+    text = "Kalium gisteren 5,8 mmol/l (te hoog), vanochtend 4,9 mmol/l. Hb 7,0 mmol/l."
+    assert '"4,9 mmol/l"' in doubted(text, k="5,8 mmol/l")[0]
 
 
 def test_a_result_of_another_material_is_another_test():

@@ -10,9 +10,11 @@ with the reason, then null (an earlier report's advice, "Op de MRI van 2022 werd
 herhaling na 2 jaar geadviseerd", is not the advice of this one).
 
 The clinical information is a section under a heading such as "Klinische gegevens",
-"Klinisch", "Kl.", "Kliniek", "Indicatie", "Vraagstelling", "Anamnese", "Clinical information" or
-"Indication": the rest of the heading's line, or, for a heading alone on its line (with or
-without a colon), the lines up to the next blank line or heading.
+"Klinisch", "Kl.", "Kliniek", "Indicatie", "Vraagstelling", "Anamnese", "Clinical
+information" or "Indication", and so is the earlier examination the report is compared with
+("Vergelijking: onderzoek 8 maanden geleden, toen 13 mm", "Comparison"): the rest of the
+heading's line, or, for a heading alone on its line (with or without a colon), the lines up
+to the next blank line or heading.
 
 An earlier examination's amount in the findings themselves ("voorheen 3,2 cm", "Destijds
 ongeveer een centimeter") is told by a word for earlier in its clause with no word for now
@@ -37,7 +39,8 @@ __all__ = [
 _HEADING = re.compile(
     r"^[ \t]*(?:klinische\s+(?:gegevens|informatie|vraagstelling)|kl\.?\s*gegevens|klinisch|kl\.?"
     r"|kliniek|indicatie|vraagstelling|anamnese|clinical\s+(?:information|details|history)"
-    r"|indication|history)[ \t]*(?::|(?=\r?\n))",  # "Klinische gegevens" alone: no colon
+    r"|indication|history|vergelijking|comparison)"
+    r"[ \t]*(?::|(?=\r?\n))",  # a heading alone on its line needs no colon
     re.IGNORECASE | re.MULTILINE,
 )
 _ANY_HEADING = re.compile(r"^[ \t]*[^\W\d_][\w .()/-]{0,40}:", re.MULTILINE)
@@ -105,7 +108,7 @@ def _sentence(text: str, at: int, section: tuple[int, int]) -> str:
 
 
 _EARLIER = re.compile(
-    r"\b(?:voorheen|eerder|destijds|vorige|previous(?:ly)?|prior)\b", re.IGNORECASE
+    r"\b(?:voorheen|eerder|destijds|toen|vorige?|previous(?:ly)?|prior)\b", re.IGNORECASE
 )
 # a word for now after the word for earlier ("Destijds een centimeter, thans anderhalve")
 _NOW = re.compile(r"\b(?:thans|nu|momenteel|inmiddels|now|currently)\b", re.IGNORECASE)

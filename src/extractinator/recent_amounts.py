@@ -13,8 +13,9 @@ later result once, where the report writes one that can hardly be another test's
   several, the last with the same label, else the first result after the first such word,
   unless that one is named as another amount field's ("Controle-lab: Hb 6,7 mmol/l,
   ureum 23,8 mmol/l" holds no later creatinine); or, in the same sentence, right after a
-  clock time and named by nothing else ("Kalium 3,2 mmol/l om 06:00; na KCl iv om 18:00:
-  3,8 mmol/l"), the last such;
+  clock time or a word for today and named by nothing else ("Kalium 3,2 mmol/l om 06:00; na
+  KCl iv om 18:00: 3,8 mmol/l"; "Kalium gisteren 5,8 mmol/l, vanochtend 4,9 mmol/l"), the
+  last such;
 - not another test by a qualifier before its name ("vrij PSA 1,1 ng/ml", "urine
   kreatinine"), or by the material its line starts with ("Urine (portie):
   kreatinine 12,8 mmol/l" after a serum "kreatinine 49 µmol/l"; a heading "URINE" over a
@@ -55,7 +56,11 @@ _MATERIAL = re.compile(
 )
 _BLOOD = {"serum", "plasma", "bloed", "blood", "volbloed"}
 # a clock time right before a value: the time of a result named earlier in the sentence
-_AT_CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\s*(?:u(?:ur)?\.?)?\s*:?\s*$")
+_AT_CLOCK = re.compile(
+    r"(?:\b\d{1,2}[:.]\d{2}\s*(?:u(?:ur)?\.?)?|\b(?:vanochtend|vanmiddag|vanavond|vandaag"
+    r"|this morning|today))\s*:?\s*$",
+    re.IGNORECASE,
+)  # "om 18:00: 3,8 mmol/l", "vanochtend 4,9 mmol/l"
 _NOT_LABELS = {"h", "l", "hh", "ll", "n", "naar", "van", "tot", "to", "from", "en", "and", "of"}
 _REPEAT = re.compile(
     r"\b(?:herhaal\w*|herhaling|controle|repeat\w*|later|daarna|nadien)\b", re.IGNORECASE
