@@ -216,6 +216,13 @@ def test_a_series_of_values_of_the_named_test_is_shown_whole():
         '"PSA-verloop: 5,1 ng/ml (januari), 6,4 ng/ml (juni), laatste bepaling vorige week '
         '7,9 ng/ml"' in named(text)[0]
     )
+    recent = NAMED.model_copy(update={"description": "Give the most recent value."})
+    output = dict.fromkeys(recent.fields)
+    (hint,) = missed_amount_doubts(recent, output, text, read_amounts(recent, output, text))
+    assert hint.endswith(
+        ', the most recent "7,9 ng/ml". If that is what "psa" asks for, give the most recent '
+        "as written; if not, keep null."
+    )
     # another test's value after a comma is not part of the series
     assert '"Hb 7,1 mmol/l"' in named("Hb 7,1 mmol/l, K 4,2 mmol/l.")[0]
 

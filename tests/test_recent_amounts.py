@@ -9,9 +9,10 @@ import json
 import pytest
 
 from extractinator.config import GenerationConfig
+from extractinator.field_names import asks_most_recent
 from extractinator.pipeline import CompiledTask, extract_case
 from extractinator.reading import read_amounts
-from extractinator.recent_amounts import asks_most_recent, recent_amount_doubts
+from extractinator.recent_amounts import recent_amount_doubts
 from extractinator.task import Task
 
 from fakes import FakeEngine

@@ -23,9 +23,10 @@ from __future__ import annotations
 import re
 
 from .amounts import AmountError, amounts_in, normalise_unit
-from .task.spec import FieldSpec
+from .task.spec import FieldSpec, Task
 
 __all__ = [
+    "asks_most_recent",
     "MEASURE_WORDS",
     "check_not_named_for_another",
     "NAMED_REACH",
@@ -150,3 +151,18 @@ def check_not_named_for_another(
                 f'{shown!r} is written as "{text[at:end]}", which is "{other}", not "{name}": '
                 f'give the amount "{name}" asks for as the report writes it, or null'
             )
+
+
+_MOST_RECENT = re.compile(
+    r"most recent|latest|last (?:value|result|measurement)|meest recente?|recentste"
+    r"|laatste (?:waarde|uitslag|meting)",
+    re.IGNORECASE,
+)
+
+
+def asks_most_recent(task: Task, name: str) -> bool:
+    """Whether the task's or field ``name``'s description asks for the most recent value."""
+    return bool(
+        _MOST_RECENT.search(task.description or "")
+        or _MOST_RECENT.search(task.fields[name].description or "")
+    )

@@ -61,7 +61,14 @@ from .amounts import (
 )
 from .clinical_amounts import clinical_sections, is_about_this_examination, is_earlier
 from .distances import is_distance, is_size_field
-from .field_names import NAMED_REACH, heading_names, names, naming_words, same_word
+from .field_names import (
+    NAMED_REACH,
+    asks_most_recent,
+    heading_names,
+    names,
+    naming_words,
+    same_word,
+)
 from .organs import about_another_organ, is_organ_dimension, subject
 from .pack_years import is_pack_year_unit, not_the_patients
 from .records import AmountReading
@@ -141,6 +148,13 @@ def missed_amount_doubts(
                 f'"{name}" is {reading.text}, which the report writes without a unit, but the '
                 f'report writes "{written}". If that is what "{name}" asks for, give it as '
                 "written; if not, keep your answer."
+            )
+        elif len(series := list(amounts_in(written))) > 1 and asks_most_recent(task, name):
+            last = written[series[-1].span[0] : series[-1].span[1]]
+            doubts.append(
+                f'"{name}" is null, but the report writes "{written}", the most recent '
+                f'"{last}". If that is what "{name}" asks for, give the most recent as '
+                "written; if not, keep null."
             )
         else:
             doubts.append(

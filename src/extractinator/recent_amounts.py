@@ -32,17 +32,12 @@ import re
 from typing import Any
 
 from .amounts import amounts_in, convertible, is_known_unit, label_before, with_label
-from .field_names import names, naming_words, same_word
+from .field_names import asks_most_recent, names, naming_words, same_word
 from .records import AmountReading
 from .task.spec import Task
 
-__all__ = ["asks_most_recent", "recent_amount_doubts"]
+__all__ = ["recent_amount_doubts"]
 
-_MOST_RECENT = re.compile(
-    r"most recent|latest|last (?:value|result|measurement)|meest recente?|recentste"
-    r"|laatste (?:waarde|uitslag|meting)",
-    re.IGNORECASE,
-)
 _REFERENCE = re.compile(r"(?:ref\w*|norm\w*)[\s:.]*$|\(\s*$", re.IGNORECASE)
 # a qualifier before the test's name makes it another test ("vrij PSA 1,1 ng/ml")
 _QUALIFIED = re.compile(r"\b(?:vrije?|free|urine)\b[^\n\d,;]{0,12}$", re.IGNORECASE)
@@ -78,14 +73,6 @@ def _other_fields_words(task: Task, name: str) -> set[str]:
         for w in naming_words(other, spec)
         if not any(same_word(w, o) for o in own)
     }
-
-
-def asks_most_recent(task: Task, name: str) -> bool:
-    """Whether the task's or field ``name``'s description asks for the most recent value."""
-    return bool(
-        _MOST_RECENT.search(task.description or "")
-        or _MOST_RECENT.search(task.fields[name].description or "")
-    )
 
 
 def recent_amount_doubts(

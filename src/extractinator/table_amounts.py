@@ -1,5 +1,5 @@
 """The most recent result of a test in a table. Where the task asks for the most recent
-value (``recent_amounts.asks_most_recent``) and the report gives the field's test in a
+value (``field_names.asks_most_recent``) and the report gives the field's test in a
 table with a time per column or per row (``tables``), the answer should be the cell of the
 latest time that holds a number: in "Bepaling 21-11 06:10 20-11 06:05 19-11 22:40 ...",
 "Kalium 5,3 H 4,9 4,2" is 5,3; in "| vandaag | 161 (↑) | 5,6 (↑) | 8,7 |" under "Hb
@@ -21,8 +21,7 @@ import re
 from typing import Any
 
 from .amounts import AmountError, is_known_unit, parse_number
-from .field_names import WORD, names, naming_words, same_word
-from .recent_amounts import asks_most_recent
+from .field_names import WORD, asks_most_recent, names, naming_words, same_word
 from .records import AmountReading
 from .tables import Table, tables_in
 from .task.spec import Task
