@@ -242,6 +242,9 @@ def test_a_lab_result_copied_from_another_tests_item_is_doubted():
         'mmol/l". If that is what "hb" asks for, give it as written; if not, keep your answer.'
     ]
     assert named(text, hb="6,8", k="3,4") == []
+    # a later value of the field's own named series is no other test's
+    series = "PSA een half jaar geleden 3,6 ng/ml, nu 4,3 ng/ml."
+    assert named(series, psa="4,3 ng/ml") == []
 
 
 def test_an_answer_from_the_clinical_information_is_doubted_where_the_report_names_another():

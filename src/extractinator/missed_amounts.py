@@ -235,6 +235,8 @@ def _from_another_test(
     if found is None:
         return []
     written, numbers = found
+    if text[copied.span[0] : copied.span[1]] in written:
+        return []  # the copy is a later value of the named series ("..., nu 4,3 ng/ml")
     value = next(_value(a, spec) for a in amounts if tuple(a.numbers) == numbers)
     if value is None or math.isclose(value, reading.value):
         return []
