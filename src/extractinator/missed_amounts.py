@@ -206,18 +206,27 @@ def _from_clinical_information(
     if reading.start is None or not _inside(reading.start, sections):
         return []
     outside = [a for a in amounts if not _inside(a.span[0], sections)]
-    found = _named(name, spec, outside, text)
-    if found is None or reading.value is None:
-        return []
-    written, numbers = found
-    value = next(_value(a, spec) for a in outside if tuple(a.numbers) == numbers)
-    if value is None or math.isclose(value, reading.value):
+    written = _named_elsewhere(name, spec, outside, text, reading.value)
+    if written is None:
         return []
     return [
         f'"{name}" is "{reading.text}", written in the clinical information, but the report '
         f'itself writes "{written}". If that is what "{name}" asks for, give it as written; '
         "if not, keep your answer."
     ]
+
+
+def _named_elsewhere(
+    name: str, spec: FieldSpec, amounts: list[ParsedAmount], text: str, value: float | None
+) -> str | None:
+    """The words of the one amount of ``amounts`` the report names by the field
+    (``_named``), where its value is not ``value`` (an answer's); None otherwise."""
+    found = _named(name, spec, amounts, text)
+    if found is None or value is None:
+        return None
+    written, numbers = found
+    named = next(_value(a, spec) for a in amounts if tuple(a.numbers) == numbers)
+    return None if named is None or math.isclose(named, value) else written
 
 
 def _from_another_test(
@@ -229,17 +238,11 @@ def _from_another_test(
     at = reading.start
     copied = next((a for a in amounts if at is not None and a.span[0] <= at < a.span[1]), None)
     own = naming_words(name, spec)
-    if copied is None or reading.value is None or not _labelled_for_another(text, copied, own):
+    if copied is None or not _labelled_for_another(text, copied, own):
         return []
-    found = _named(name, spec, amounts, text)
-    if found is None:
-        return []
-    written, numbers = found
-    if text[copied.span[0] : copied.span[1]] in written:
-        return []  # the copy is a later value of the named series ("..., nu 4,3 ng/ml")
-    value = next(_value(a, spec) for a in amounts if tuple(a.numbers) == numbers)
-    if value is None or math.isclose(value, reading.value):
-        return []
+    written = _named_elsewhere(name, spec, amounts, text, reading.value)
+    if written is None or text[copied.span[0] : copied.span[1]] in written:
+        return []  # none, or the copy is a later value of the named series ("..., nu 4,3")
     return [
         f'"{name}" is "{reading.text}", written as "{with_label(text, *copied.span)}", but '
         f'the report writes "{written}". If that is what "{name}" asks for, give it as '
